@@ -1,0 +1,1 @@
+//! Test helpers: network namespace topologies with guards that clean up.

@@ -1,0 +1,2 @@
+//! The vrrp-agent command line (subcommands are added as they are built).
+fn main() {}

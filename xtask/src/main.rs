@@ -1,0 +1,2 @@
+//! Orchestration: setup, test, run, bench, demo.
+fn main() {}

@@ -19,9 +19,9 @@ if ! have_toolchain "$STABLE"; then
   say "installing Rust $STABLE"
   rustup toolchain install "$STABLE" --profile minimal -c clippy,rustfmt >&2
 fi
-if ! have_toolchain "$NIGHTLY" || ! [ -d "$(rustc +"$NIGHTLY" --print sysroot)/lib/rustlib/src/rust/library" ]; then
+if ! have_toolchain "$NIGHTLY" || ! [ -d "$(rustc +"$NIGHTLY" --print sysroot)/lib/rustlib/src/rust/library" ] || ! [ -x "$(rustc +"$NIGHTLY" --print sysroot)/bin/cargo-clippy" ]; then
   say "installing Rust $NIGHTLY with rust-src"
-  rustup toolchain install "$NIGHTLY" --profile minimal -c rust-src >&2
+  rustup toolchain install "$NIGHTLY" --profile minimal -c rust-src,clippy >&2
 fi
 
 linker_ok() {

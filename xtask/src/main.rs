@@ -1,2 +1,195 @@
-//! Orchestration: setup, test, run, bench, demo.
-fn main() {}
+//! Orchestration only: test, demo, run, bench, fuzz. `./x` runs scripts/setup.sh first, so every
+//! toolchain and package named there is present when these run.
+
+use std::process::Command;
+
+use anyhow::{Context as _, Result, bail};
+use clap::{Parser, Subcommand};
+
+/// Must match NIGHTLY in scripts/setup.sh and vrrp-agent/build.rs.
+const NIGHTLY: &str = "nightly-2026-10-30";
+
+#[derive(Parser)]
+#[command(about = "Build, test, run and benchmark the VRRP agent")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Every check and test: rustfmt, clippy (host and eBPF), unit, kernel and namespace tests.
+    Test {
+        /// Skip rustfmt and clippy.
+        #[arg(long)]
+        no_lint: bool,
+    },
+    /// The lab: routers running the agent and a client in network namespaces.
+    Demo,
+    /// Build the agent and run it as root with the given arguments.
+    Run {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Benchmarks: print figures (never fail on a threshold).
+    Bench {
+        /// A few seconds per item (what CI runs so the harness cannot rot).
+        #[arg(long)]
+        quick: bool,
+    },
+    /// Fuzz the VRRP decoder with cargo-fuzz for a while.
+    Fuzz {
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+    },
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().cmd {
+        Cmd::Test { no_lint } => test(no_lint),
+        Cmd::Demo => demo(),
+        Cmd::Run { args } => run_agent(&args),
+        Cmd::Bench { quick } => bench(quick),
+        Cmd::Fuzz { seconds } => fuzz(seconds),
+    }
+}
+
+/// Runs a command, echoing it, and fails with its exit status.
+fn sh(cmd: &mut Command) -> Result<()> {
+    eprintln!("xtask: {}", render(cmd));
+    let status = cmd
+        .status()
+        .with_context(|| format!("spawn {}", render(cmd)))?;
+    if !status.success() {
+        bail!("`{}` failed: {status}", render(cmd));
+    }
+    Ok(())
+}
+
+fn render(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for a in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&a.to_string_lossy());
+    }
+    s
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+fn test(no_lint: bool) -> Result<()> {
+    if !no_lint {
+        sh(cargo().args(["fmt", "--all", "--check"]))?;
+        sh(cargo().args([
+            "clippy",
+            "--workspace",
+            "--exclude",
+            "vrrp-ebpf",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
+        sh(Command::new("cargo").args([
+            &format!("+{NIGHTLY}"),
+            "clippy",
+            "--package",
+            "vrrp-ebpf",
+            "--target",
+            "bpfel-unknown-none",
+            "-Z",
+            "build-std=core",
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
+    }
+    if !is_root() {
+        bail!("the tests attach XDP programs and make network namespaces: run them as root");
+    }
+    // Kernel- and namespace-level tests share global kernel state: one thread per binary.
+    sh(cargo().args([
+        "test",
+        "--workspace",
+        "--exclude",
+        "vrrp-ebpf",
+        "--no-fail-fast",
+        "--",
+        "--test-threads=1",
+    ]))?;
+    Ok(())
+}
+
+fn demo() -> Result<()> {
+    sh(cargo().args([
+        "build",
+        "--release",
+        "--package",
+        "vrrp-agent",
+        "--package",
+        "vrrp-tests",
+    ]))?;
+    sh(cargo().args([
+        "run",
+        "--release",
+        "--quiet",
+        "--package",
+        "vrrp-tests",
+        "--bin",
+        "lab",
+    ]))
+}
+
+fn run_agent(args: &[String]) -> Result<()> {
+    sh(cargo().args(["build", "--release", "--package", "vrrp-agent"]))?;
+    let mut cmd = if is_root() {
+        Command::new("target/release/vrrp-agent")
+    } else {
+        let mut c = Command::new("sudo");
+        c.arg("target/release/vrrp-agent");
+        c
+    };
+    sh(cmd.args(args))
+}
+
+fn bench(quick: bool) -> Result<()> {
+    let mut cmd = cargo();
+    cmd.args([
+        "run",
+        "--release",
+        "--quiet",
+        "--package",
+        "vrrp-tests",
+        "--bin",
+        "bench-xdp",
+    ]);
+    if quick {
+        cmd.args(["--", "--quick"]);
+    }
+    sh(&mut cmd)
+}
+
+fn fuzz(seconds: u64) -> Result<()> {
+    let have = Command::new("cargo")
+        .args(["fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        sh(Command::new("cargo").args(["install", "--locked", "--quiet", "cargo-fuzz"]))?;
+    }
+    sh(Command::new("cargo").current_dir("fuzz").args([
+        &format!("+{NIGHTLY}"),
+        "fuzz",
+        "run",
+        "decode",
+        "--",
+        &format!("-max_total_time={seconds}"),
+    ]))
+}

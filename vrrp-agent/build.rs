@@ -19,7 +19,11 @@ fn main() -> anyhow::Result<()> {
         .parent()
         .ok_or_else(|| anyhow!("vrrp-ebpf manifest has no parent"))?;
     aya_build::build_ebpf(
-        [aya_build::Package { name: ebpf.name.as_str(), root_dir: root_dir.as_str(), ..Default::default() }],
+        [aya_build::Package {
+            name: ebpf.name.as_str(),
+            root_dir: root_dir.as_str(),
+            ..Default::default()
+        }],
         aya_build::Toolchain::Custom(NIGHTLY),
     )
 }

@@ -1,1 +1,3 @@
 //! Test helpers: network namespace topologies with guards that clean up.
+
+pub mod topo;

@@ -1,3 +1,4 @@
 //! Test helpers: network namespace topologies with guards that clean up.
 
+pub mod keepalived;
 pub mod topo;

@@ -4,8 +4,9 @@
 //! - A member entering Fault by its own cause (link down, forced fault) puts every other member
 //!   into a group-held Fault ([`SyncCommand::Fault`]). A Master leaving for Fault with its link
 //!   up sends a priority-0 advert, so its peers take over after Skew_Time.
-//! - When no member has an own fault any more, every member gets [`SyncCommand::ClearFault`] and
-//!   re-initializes (RFC 5798 §6.4.1).
+//! - When no member has an own fault any more, every member (the last one to recover included)
+//!   gets [`SyncCommand::ClearFault`] and re-initializes (RFC 5798 §6.4.1). Commands are
+//!   idempotent, so members already in the commanded condition ignore them.
 //! - A member going Master → Backup (for any non-group reason) sends [`SyncCommand::Backup`]: the
 //!   other Masters become Backup.
 //! - A member going Backup → Master sends [`SyncCommand::Master`]: the other Backups become Master
@@ -73,22 +74,21 @@ impl<K: Clone + PartialEq> SyncGroup<K> {
         }
         let own_cause = matches!(t.reason, Reason::LinkDown | Reason::ForcedFault);
         if t.to == State::Fault && own_cause {
-            let was_faulty = self.is_faulty();
+            // Sent even when the group is already faulty: the member that faulted first was
+            // never held by the group, and must now be held by this member's fault.
+            // Routers ignore a repeated command.
             self.own_fault[idx] = true;
-            return if was_faulty {
-                Vec::new()
-            } else {
-                self.to_others(idx, SyncCommand::Fault)
-            };
+            return self.to_others(idx, SyncCommand::Fault);
         }
         if t.from == State::Fault && self.own_fault[idx] {
             // Left Fault, or stayed in Fault only because of the group (reason LinkUp /
             // FaultCleared with from == to == Fault).
             self.own_fault[idx] = false;
+            // Released to every member, this one included: it may also be held by the group.
             return if self.is_faulty() {
                 Vec::new()
             } else {
-                self.to_others(idx, SyncCommand::ClearFault)
+                self.to_all(SyncCommand::ClearFault)
             };
         }
         match (t.from, t.to) {
@@ -96,6 +96,13 @@ impl<K: Clone + PartialEq> SyncGroup<K> {
             (State::Backup, State::Master) => self.to_others(idx, SyncCommand::Master),
             _ => Vec::new(),
         }
+    }
+
+    fn to_all(&self, cmd: SyncCommand) -> Vec<(K, Input)> {
+        self.members
+            .iter()
+            .map(|m| (m.clone(), Input::Sync(cmd)))
+            .collect()
     }
 
     fn to_others(&self, idx: usize, cmd: SyncCommand) -> Vec<(K, Input)> {

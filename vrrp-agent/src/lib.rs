@@ -6,3 +6,4 @@ pub static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DI
 pub mod control;
 pub mod health;
 pub mod notify;
+pub mod xdp;

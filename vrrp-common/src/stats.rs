@@ -51,6 +51,15 @@ pub enum Counter {
     VmacMasterPassed,
     /// Frame to a virtual MAC while its router is not Master (or stale heartbeat): dropped.
     VmacDroppedBackup,
+    /// VRRP in an IPv4 fragment or behind an IPv6 Fragment header: dropped (adverts are never
+    /// fragmented: at most 8 + 16 * 255 bytes, sent with TTL 255 on one link).
+    VrrpDroppedFragment,
+    /// Neighbor Solicitation for a VIP from the unspecified address (DAD, RFC 4862 §5.4.3):
+    /// passed to the stack, which owns duplicate address detection.
+    NdPassDad,
+    /// Neighbor Solicitation for a VIP on a Master, but the frame could not be resized for the
+    /// advertisement (`bpf_xdp_adjust_tail` failed): passed to the stack instead.
+    NdPassNoRoom,
     /// Number of counters; not a counter.
     Count,
 }
@@ -84,6 +93,9 @@ impl Counter {
         Counter::VrrpUnknownVrid,
         Counter::VmacMasterPassed,
         Counter::VmacDroppedBackup,
+        Counter::VrrpDroppedFragment,
+        Counter::NdPassDad,
+        Counter::NdPassNoRoom,
     ];
 
     /// A stable snake_case name for metrics and status output.
@@ -112,6 +124,9 @@ impl Counter {
             Counter::VrrpUnknownVrid => "vrrp_unknown_vrid",
             Counter::VmacMasterPassed => "vmac_master_passed",
             Counter::VmacDroppedBackup => "vmac_dropped_backup",
+            Counter::VrrpDroppedFragment => "vrrp_dropped_fragment",
+            Counter::NdPassDad => "nd_pass_dad",
+            Counter::NdPassNoRoom => "nd_pass_no_room",
             Counter::Count => "count",
         }
     }

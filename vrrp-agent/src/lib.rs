@@ -3,6 +3,7 @@
 /// The compiled XDP object (built by build.rs from crate vrrp-ebpf).
 pub static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/vrrp-ebpf"));
 
+pub mod config;
 pub mod control;
 pub mod health;
 pub mod notify;

@@ -6,5 +6,6 @@ pub static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DI
 pub mod config;
 pub mod control;
 pub mod health;
+pub mod io;
 pub mod notify;
 pub mod xdp;

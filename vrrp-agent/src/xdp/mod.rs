@@ -67,6 +67,16 @@ pub enum Prog {
     Pass,
 }
 
+impl Prog {
+    /// The program's name in the object.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Prog::Vrrp => PROGRAM,
+            Prog::Pass => PROGRAM_PASS,
+        }
+    }
+}
+
 /// Outcome of one BPF_PROG_TEST_RUN.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TestRunOutput {
@@ -84,6 +94,7 @@ pub struct DataPlane {
     iface: Option<String>,
     link: Option<XdpLinkId>,
     mode: Option<XdpMode>,
+    attached: Prog,
 }
 
 impl std::fmt::Debug for DataPlane {
@@ -153,6 +164,7 @@ impl DataPlane {
             iface: None,
             link: None,
             mode: None,
+            attached: Prog::Vrrp,
         })
     }
 
@@ -182,12 +194,19 @@ impl DataPlane {
     /// Attaches `vrrp_xdp` to `iface` (in the calling thread's network namespace). With
     /// [`AttachMode::Auto`], driver mode is tried first, then generic mode.
     pub fn attach(&mut self, iface: &str, mode: AttachMode) -> Result<()> {
+        self.attach_prog(Prog::Vrrp, iface, mode)
+    }
+
+    /// Attaches `prog` instead: [`Prog::Pass`] gives a veth peer the XDP program it needs to
+    /// receive XDP_TX frames, and serves as the benchmark's baseline.
+    pub fn attach_prog(&mut self, prog: Prog, iface: &str, mode: AttachMode) -> Result<()> {
         if self.link.is_some() {
             return Err(msg(&self.iface, "attach", "already attached"));
         }
         let name = Some(iface.to_string());
         let cname = std::ffi::CString::new(iface).map_err(err(&name, "interface name"))?;
-        let prog = self.prog_mut(PROGRAM)?;
+        let pname = prog.name();
+        let p = self.prog_mut(pname)?;
         let tries: &[XdpMode] = match mode {
             AttachMode::Auto => &[XdpMode::Driver, XdpMode::Skb],
             AttachMode::Driver => &[XdpMode::Driver],
@@ -195,10 +214,11 @@ impl DataPlane {
         };
         let mut last = None;
         for m in tries {
-            match prog.attach(cname.as_c_str(), *m) {
+            match p.attach(cname.as_c_str(), *m) {
                 Ok(link) => {
                     self.link = Some(link);
                     self.mode = Some(*m);
+                    self.attached = prog;
                     self.iface = name;
                     return Ok(());
                 }
@@ -206,7 +226,7 @@ impl DataPlane {
             }
         }
         match last {
-            Some(e) => Err(err(&name, format!("attach {PROGRAM} ({mode:?})"))(e)),
+            Some(e) => Err(err(&name, format!("attach {pname} ({mode:?})"))(e)),
             None => Err(msg(&name, "attach", "no mode to try")),
         }
     }
@@ -219,7 +239,7 @@ impl DataPlane {
     /// Detaches the program from its interface (no-op if not attached).
     pub fn detach(&mut self) -> Result<()> {
         if let Some(link) = self.link.take() {
-            let prog = self.prog_mut(PROGRAM)?;
+            let prog = self.prog_mut(self.attached.name())?;
             prog.detach(link).map_err(err(&self.iface, "detach"))?;
             self.mode = None;
         }
@@ -367,10 +387,7 @@ impl DataPlane {
     /// Runs `prog` `repeat` times on `frame`. With `repeat > 1` the kernel feeds the program's
     /// output frame back as the next input; the duration is the average per repetition.
     pub fn test_run_repeat(&self, prog: Prog, frame: &[u8], repeat: u32) -> Result<TestRunOutput> {
-        let name = match prog {
-            Prog::Vrrp => PROGRAM,
-            Prog::Pass => PROGRAM_PASS,
-        };
+        let name = prog.name();
         let p = self.prog(name)?;
         let mut out = vec![0u8; 4096];
         let opts = TestRunOptions {

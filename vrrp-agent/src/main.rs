@@ -33,9 +33,8 @@ enum Command {
 fn check(path: &std::path::Path, json: bool) -> ExitCode {
     match Config::load(path) {
         Ok(config) => {
-            let origin = path.display().to_string();
             for w in config.warnings() {
-                eprintln!("warning: {}", w.display_with(&origin));
+                eprintln!("warning: {w}");
             }
             if json {
                 println!("{}", config.to_json());

@@ -88,7 +88,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     };
     let scale = 10u128.pow(frac_part.len() as u32);
     let frac_ns = frac * unit_ns;
-    if frac_ns % scale != 0 {
+    if !frac_ns.is_multiple_of(scale) {
         return Err(format!(
             "invalid duration {text:?}: finer than a nanosecond"
         ));
@@ -105,11 +105,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// Formats a duration canonically, in the largest of s / ms / us / ns that is exact.
 pub fn format_duration(d: Duration) -> String {
     let ns = d.as_nanos();
-    if ns % 1_000_000_000 == 0 {
+    if ns.is_multiple_of(1_000_000_000) {
         format!("{}s", ns / 1_000_000_000)
-    } else if ns % 1_000_000 == 0 {
+    } else if ns.is_multiple_of(1_000_000) {
         format!("{}ms", ns / 1_000_000)
-    } else if ns % 1_000 == 0 {
+    } else if ns.is_multiple_of(1_000) {
         format!("{}us", ns / 1_000)
     } else {
         format!("{ns}ns")

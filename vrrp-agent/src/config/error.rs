@@ -7,6 +7,8 @@ use super::spans::Position;
 /// One problem (error or warning) in a configuration file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// The file name (or other origin) it refers to; `Display` starts with it.
+    pub origin: String,
     /// Where in the file, when known (1-based line and column).
     pub position: Option<Position>,
     /// Field path in serde_path_to_error syntax (`instances.vi_1.virtual_addresses[0]`);
@@ -20,6 +22,7 @@ impl Diagnostic {
     /// A problem with no position or path (e.g. the file cannot be read).
     pub fn bare(message: impl Into<String>) -> Self {
         Self {
+            origin: String::new(),
             position: None,
             path: String::new(),
             message: message.into(),
@@ -44,6 +47,13 @@ impl Diagnostic {
             }
         }
         D(self, origin)
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    /// `FILE:LINE:COLUMN: path: message`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.display_with(&self.origin))
     }
 }
 

@@ -448,10 +448,6 @@ impl Config {
 
     /// Validates configuration `text`; `origin` (usually the file name) prefixes every message.
     /// Interfaces are looked up in /sys/class/net for the warnings.
-    #[expect(
-        clippy::should_implement_trait,
-        reason = "needs an origin name, unlike FromStr"
-    )]
     pub fn from_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
         Self::from_str_with(text, origin, &|name| {
             Path::new("/sys/class/net").join(name).exists()

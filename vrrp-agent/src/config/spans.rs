@@ -4,7 +4,7 @@
 //! serde_yaml gives positions only for its own errors; this walks the same text once more with
 //! yaml-rust2's marked event parser. Paths use serde_path_to_error's syntax.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
@@ -23,13 +23,24 @@ pub struct Position {
 pub(crate) struct SpanIndex {
     values: HashMap<String, Position>,
     keys: HashMap<String, Position>,
+    /// Paths whose value is a mapping or a sequence.
+    collections: HashSet<String>,
     /// Keys written twice in one mapping: (path, position of the repeated key, first position).
     pub(crate) duplicates: Vec<(String, Position, Position)>,
 }
 
 enum Frame {
-    Map { path: String, key: Option<String> },
-    Seq { path: String, index: usize },
+    /// `start` is the mapping's own mark until its first key is seen: yaml-rust2 marks a block
+    /// mapping at the first ':', so the first key's position is used instead.
+    Map {
+        path: String,
+        key: Option<String>,
+        start: Option<Position>,
+    },
+    Seq {
+        path: String,
+        index: usize,
+    },
 }
 
 #[derive(Default)]
@@ -60,7 +71,9 @@ impl Builder {
         match self.stack.last_mut() {
             None => Some(String::new()),
             Some(Frame::Map { key: None, .. }) => None,
-            Some(Frame::Map { path, key: Some(k) }) => Some(join(path, k)),
+            Some(Frame::Map {
+                path, key: Some(k), ..
+            }) => Some(join(path, k)),
             Some(Frame::Seq { path, index }) => Some(format!("{path}[{index}]")),
         }
     }
@@ -81,7 +94,10 @@ impl MarkedEventReceiver for Builder {
         match ev {
             Event::Scalar(text, ..) => match self.child_path() {
                 None => {
-                    if let Some(Frame::Map { path, key }) = self.stack.last_mut() {
+                    if let Some(Frame::Map { path, key, start }) = self.stack.last_mut() {
+                        if start.take().is_some() {
+                            self.index.values.entry(path.clone()).or_insert(pos);
+                        }
                         let full = join(path, &text);
                         match self.index.keys.get(&full) {
                             Some(first) => self.index.duplicates.push((full, pos, *first)),
@@ -115,15 +131,28 @@ impl MarkedEventReceiver for Builder {
                 let is_map = matches!(ev, Event::MappingStart(..));
                 // A collection used as a key (rare, refused by serde later): give it a dummy name.
                 let path = self.child_path().unwrap_or_else(|| "?".to_owned());
-                self.index.values.entry(path.clone()).or_insert(pos);
+                self.index.collections.insert(path.clone());
                 self.stack.push(if is_map {
-                    Frame::Map { path, key: None }
+                    Frame::Map {
+                        path,
+                        key: None,
+                        start: Some(pos),
+                    }
                 } else {
+                    self.index.values.entry(path.clone()).or_insert(pos);
                     Frame::Seq { path, index: 0 }
                 });
             }
             Event::MappingEnd | Event::SequenceEnd => {
-                self.stack.pop();
+                // An empty mapping has no first key: keep its own mark.
+                if let Some(Frame::Map {
+                    path,
+                    start: Some(pos),
+                    ..
+                }) = self.stack.pop()
+                {
+                    self.index.values.entry(path).or_insert(pos);
+                }
                 self.advance();
             }
             Event::DocumentStart
@@ -143,7 +172,17 @@ impl SpanIndex {
         if parser.load(&mut builder, false).is_err() {
             return Self::default();
         }
-        builder.index
+        let mut index = builder.index;
+        // A repeated mapping repeats its inner keys too: report only the outermost repeat.
+        let outer: Vec<String> = index.duplicates.iter().map(|d| d.0.clone()).collect();
+        index.duplicates.retain(|(p, ..)| {
+            !outer.iter().any(|o| {
+                p.len() > o.len()
+                    && p.starts_with(o.as_str())
+                    && matches!(p.as_bytes()[o.len()], b'.' | b'[')
+            })
+        });
+        index
     }
 
     /// The position of the value at `path`, or of its nearest ancestor that exists in the file
@@ -152,6 +191,10 @@ impl SpanIndex {
         let mut p = path;
         loop {
             if let Some(pos) = self.values.get(p) {
+                // A mapping or list is pointed at by the key that names it (`vi_1:`), if any.
+                if let Some(k) = self.keys.get(p).filter(|_| self.collections.contains(p)) {
+                    return Some(*k);
+                }
                 return Some(*pos);
             }
             p = parent(p)?;

@@ -62,6 +62,7 @@ pub(crate) fn parse_and_validate(
             .duplicates
             .iter()
             .map(|(path, pos, first)| Diagnostic {
+                origin: origin.to_owned(),
                 position: Some(*pos),
                 path: path.clone(),
                 message: format!(
@@ -92,6 +93,9 @@ pub(crate) fn parse_and_validate(
     let sort = |d: &mut Vec<Diagnostic>| {
         d.sort_by_key(|x| x.position.map(|p| (p.line, p.column)).unwrap_or((0, 0)))
     };
+    for d in v.errors.iter_mut().chain(v.warnings.iter_mut()) {
+        d.origin = origin.to_owned();
+    }
     if v.errors.is_empty() {
         sort(&mut v.warnings);
         config.warnings = v.warnings;
@@ -118,7 +122,12 @@ fn only_comments(text: &str) -> bool {
 fn from_serde(e: &serde_path_to_error::Error<serde_yaml::Error>) -> Diagnostic {
     let inner = e.inner();
     let path = e.path().to_string();
-    let path = if path == "." { String::new() } else { path };
+    // "." is the root; "?" is serde_path_to_error's unknown segment (syntax errors).
+    let path = if path == "." || path.split(['.', '[']).any(|seg| seg == "?") {
+        String::new()
+    } else {
+        path
+    };
     let mut message = inner.to_string();
     let position = inner.location().map(|l| super::Position {
         line: l.line(),
@@ -144,6 +153,7 @@ fn from_serde(e: &serde_path_to_error::Error<serde_yaml::Error>) -> Diagnostic {
     // Raw numbers are i64 so that range checks can say what is allowed; don't leak the type.
     let message = message.replace("expected i64", "expected an integer");
     Diagnostic {
+        origin: String::new(),
         position,
         path,
         message,
@@ -165,6 +175,7 @@ impl Validator<'_> {
     fn err(&mut self, path: &str, message: impl Into<String>) {
         let position = self.spans.value(path);
         self.errors.push(Diagnostic {
+            origin: String::new(),
             position,
             path: path.to_owned(),
             message: message.into(),
@@ -184,6 +195,7 @@ impl Validator<'_> {
     fn warn(&mut self, path: &str, message: impl Into<String>) {
         let position = self.spans.value(path);
         self.warnings.push(Diagnostic {
+            origin: String::new(),
             position,
             path: path.to_owned(),
             message: message.into(),
@@ -434,7 +446,7 @@ impl Validator<'_> {
             );
         }
         let timeout = s.timeout.unwrap_or(interval);
-        if timeout.get().is_zero() {
+        if s.timeout.is_some() && timeout.get().is_zero() {
             self.err(
                 &join(&path, "timeout"),
                 "0s is out of range; allowed: more than 0s, at most the interval",
@@ -646,7 +658,7 @@ impl Validator<'_> {
             // RFC 5798 §5.2.7: Max Adver Int, 12 bits, in centiseconds.
             Version::V3 => {
                 let ns = d.as_nanos();
-                if ns % 10_000_000 != 0 || !(1..=4095).contains(&(ns / 10_000_000)) {
+                if !ns.is_multiple_of(10_000_000) || !(1..=4095).contains(&(ns / 10_000_000)) {
                     self.err(
                         &p("advert_interval"),
                         format!("{advert_interval}{from} is not allowed with version 3; allowed: 10ms..40.95s in steps of 10ms (RFC 5798 §5.2.7)"),

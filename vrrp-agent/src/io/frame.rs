@@ -88,11 +88,11 @@ pub struct AdvertV6 {
 /// One's-complement sum of 16-bit big-endian words (RFC 1071), not yet complemented. An odd
 /// trailing byte is padded with zero.
 fn ones_sum(mut acc: u32, bytes: &[u8]) -> u32 {
-    let mut chunks = bytes.chunks_exact(2);
-    for c in &mut chunks {
-        acc += u32::from(u16::from_be_bytes([c[0], c[1]]));
+    let (words, rest) = bytes.as_chunks::<2>();
+    for w in words {
+        acc += u32::from(u16::from_be_bytes(*w));
     }
-    if let [last] = chunks.remainder() {
+    if let [last] = rest {
         acc += u32::from(*last) << 8;
     }
     acc

@@ -1,10 +1,11 @@
 //! rtnetlink shell (async, tokio): interface lookup, marked virtual addresses (add, remove, list
 //! ours), link up/down events, and the unicast MAC filter entry for the virtual MAC.
 //!
-//! Marking: every address the agent adds carries `IFA_PROTO` = [`ADDR_PROTO_VRRP_AGENT`] (kernel
-//! >= 5.18 stores it and reports it in dumps; `ip addr` shows it as `proto 86`). After a crash
-//! or `kill -9` the restarted agent lists addresses with that mark and removes the stale ones
-//! before electing; addresses an operator added by hand (no proto) are never touched.
+//! Marking: every address the agent adds carries `IFA_PROTO` = [`ADDR_PROTO_VRRP_AGENT`]; the
+//! kernel (since 5.18) stores it and reports it in dumps (iproute2 6.1 of Debian 12 does not
+//! display it). After a crash or `kill -9` the restarted agent lists addresses with that mark and
+//! removes the stale ones before electing; addresses an operator added by hand (no proto) are
+//! never touched.
 
 use std::collections::HashMap;
 use std::io;

@@ -107,7 +107,10 @@ pub struct Settings {
     pub _pad: u8,
 }
 
-/// Value of [`MAP_HEARTBEAT`]. Times are `bpf_ktime_get_ns()` = CLOCK_MONOTONIC nanoseconds.
+/// Value of [`MAP_HEARTBEAT`]. Times are CLOCK_MONOTONIC_COARSE nanoseconds, the clock of
+/// `bpf_ktime_get_coarse_ns()` (cheap to read on the per-frame path; tick resolution, so bounds
+/// should be well above a few milliseconds). The agent must write `last_ns` from the same clock,
+/// or a fresh write could look like a timestamp from the future.
 /// When `now - last_ns > bound_ns` (or the slot was never written) every router is treated as
 /// Backup: a dead agent leaves nothing answering for its VIPs.
 #[repr(C)]

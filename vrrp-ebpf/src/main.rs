@@ -39,7 +39,7 @@
 //! NIC would have to be promiscuous.)
 //!
 //! Dead-man switch: the heartbeat (map `HEARTBEAT`) is read only where a role matters; stale means
-//! every router behaves as Backup.
+//! every router behaves as Backup. Its clock is CLOCK_MONOTONIC_COARSE (`bpf_ktime_get_coarse_ns`).
 //!
 //! aya-log: not used at all. Nothing here is rare enough to log from the data plane; the counters
 //! say what happened, and `SETTINGS_FLAG_LOG` is reserved (no log maps are declared).
@@ -55,7 +55,7 @@ mod vrrp;
 
 use aya_ebpf::{
     bindings::xdp_action::{XDP_DROP, XDP_PASS, XDP_TX},
-    helpers::bpf_ktime_get_ns,
+    helpers::bpf_ktime_get_coarse_ns,
     macros::xdp,
     programs::XdpContext,
 };
@@ -144,8 +144,10 @@ fn try_vrrp_xdp(ctx: &XdpContext) -> Outcome {
 #[inline(always)]
 fn heartbeat_fresh() -> bool {
     match HEARTBEAT.get(0) {
-        // SAFETY: bpf_ktime_get_ns has no preconditions.
-        Some(hb) => hb.is_fresh(unsafe { bpf_ktime_get_ns() }),
+        // The coarse clock (CLOCK_MONOTONIC_COARSE, tick resolution) is a few ns to read where
+        // bpf_ktime_get_ns reads the clocksource (~25 ns in a VM); the agent writes the same clock.
+        // SAFETY: bpf_ktime_get_coarse_ns has no preconditions.
+        Some(hb) => hb.is_fresh(unsafe { bpf_ktime_get_coarse_ns() }),
         None => false,
     }
 }

@@ -127,10 +127,11 @@ fn msg(iface: &Option<String>, op: impl Into<String>, m: &str) -> Error {
     }
 }
 
-/// CLOCK_MONOTONIC in nanoseconds: the clock of `bpf_ktime_get_ns()`.
+/// CLOCK_MONOTONIC_COARSE in nanoseconds: the clock of `bpf_ktime_get_coarse_ns()`, which the
+/// data plane compares the heartbeat against.
 pub fn monotonic_ns() -> u64 {
-    // CLOCK_MONOTONIC cannot fail on Linux with a valid clock id.
-    match nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC) {
+    // clock_gettime cannot fail on Linux with a valid clock id.
+    match nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC_COARSE) {
         Ok(ts) => ts.tv_sec() as u64 * 1_000_000_000 + ts.tv_nsec() as u64,
         Err(_) => 0,
     }
@@ -346,7 +347,7 @@ impl DataPlane {
         }
     }
 
-    /// Refreshes the dead-man heartbeat: fresh for `bound` from now (CLOCK_MONOTONIC). Call it
+    /// Refreshes the dead-man heartbeat: fresh for `bound` from now (CLOCK_MONOTONIC_COARSE). Call it
     /// well within `bound`; if the agent stops calling it, every router behaves as Backup.
     pub fn refresh_heartbeat(&mut self, bound: Duration) -> Result<()> {
         let hb = Heartbeat {

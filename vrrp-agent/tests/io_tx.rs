@@ -157,3 +157,39 @@ fn frames_shorter_than_an_ethernet_header_are_refused() {
         assert_eq!((e.op, e.sent), ("sendmmsg", 0));
     });
 }
+
+#[test]
+fn a_batch_of_255_adverts_arrives_complete_and_in_order() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let ns = NsPair::new();
+    let src4 = Ipv4Addr::new(192, 0, 2, 1);
+    let vrrp = vrrp_v3(&src4.octets(), &GROUP4.octets(), &VIP4.octets());
+    let frames: Vec<Vec<u8>> = (0..255u16)
+        .map(|id| {
+            let h = AdvertV4 {
+                src_mac: VMAC4,
+                dst_mac: frame::multicast_mac_v4(GROUP4),
+                src: src4,
+                dst: GROUP4,
+                id,
+            };
+            frame::advert_v4(&h, &vrrp).expect("advert")
+        })
+        .collect();
+    let cap = capture_from(&ns.b, "vb", VMAC4, 255, Duration::from_secs(5));
+    let to_send = frames.clone();
+    let elapsed = in_netns(&ns.a, move || async move {
+        let tx = PacketSender::open("va").expect("open sender");
+        let refs: Vec<&[u8]> = to_send.iter().map(Vec::as_slice).collect();
+        let t = std::time::Instant::now();
+        tx.send_batch(&refs).expect("batch");
+        t.elapsed()
+    });
+    let got = cap.join().expect("capture");
+    eprintln!("sendmmsg of 255 adverts took {elapsed:?}");
+    assert_eq!(got.len(), 255);
+    assert!(got == frames, "frames differ or were reordered");
+}

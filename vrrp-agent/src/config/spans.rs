@@ -256,7 +256,7 @@ instances:
             idx.value("instances.vi_1.virtual_addresses[1].prefix"),
             Some(Position {
                 line: 8,
-                column: 42
+                column: 39
             })
         );
     }

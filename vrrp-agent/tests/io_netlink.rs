@@ -129,7 +129,7 @@ fn marked_vips_are_added_listed_and_removed_leaving_hand_added_addresses_alone()
 }
 
 #[test]
-fn link_down_and_up_are_reported_once_each() {
+fn link_down_up_and_removal_are_reported_once_each() {
     if !is_root() {
         eprintln!("skipped: needs root");
         return;
@@ -158,6 +158,18 @@ fn link_down_and_up_are_reported_once_each() {
         // Nothing else changes: no further event within 300 ms.
         let extra = tokio::time::timeout(Duration::from_millis(300), ev.next()).await;
         assert!(extra.is_err(), "unexpected event {extra:?}");
+        sh(&["ip", "-n", &nsa, "link", "del", "va"]);
+        loop {
+            let e = tokio::time::timeout(Duration::from_secs(3), ev.next())
+                .await
+                .expect("removal event in time");
+            // Deleting an up veth may first report it down.
+            let removed = matches!(e, Some(LinkEvent::Removed { .. }));
+            got.push(e);
+            if removed {
+                break;
+            }
+        }
         (idx, got)
     });
     let (idx, got) = events;
@@ -169,6 +181,14 @@ fn link_down_and_up_are_reported_once_each() {
                 name: "va".into()
             }),
             Some(LinkEvent::Up {
+                ifindex: idx,
+                name: "va".into()
+            }),
+            Some(LinkEvent::Down {
+                ifindex: idx,
+                name: "va".into()
+            }),
+            Some(LinkEvent::Removed {
                 ifindex: idx,
                 name: "va".into()
             }),

@@ -334,3 +334,22 @@ fn empty_file_is_a_valid_config_with_a_warning() {
         ["t.yaml: instances: no instances are configured; the agent will do nothing"]
     );
 }
+
+#[test]
+fn ipv6_instance_without_a_link_local_first_address_gets_a_warning() {
+    let text = "instances:\n  v6:\n    interface: eth0\n    vrid: 1\n    virtual_addresses: [\"2001:db8::1/64\", \"fe80::1/64\"]\n";
+    let c = Config::from_str_with(text, "t.yaml", &|_| true).expect("valid");
+    let lines: Vec<String> = c.warnings().iter().map(|w| w.to_string()).collect();
+    assert_eq!(
+        lines,
+        [
+            "t.yaml:5:25: instances.v6.virtual_addresses[0]: 2001:db8::1 is the first IPv6 address; RFC 5798 §5.2.9 expects the virtual router's link-local address (fe80::/10) first"
+        ]
+    );
+    let text = text.replace(
+        "[\"2001:db8::1/64\", \"fe80::1/64\"]",
+        "[\"fe80::1/64\", \"2001:db8::1/64\"]",
+    );
+    let c = Config::from_str_with(&text, "t.yaml", &|_| true).expect("valid");
+    assert!(c.warnings().is_empty(), "{:?}", c.warnings());
+}

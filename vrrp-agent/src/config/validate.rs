@@ -602,6 +602,21 @@ impl Validator<'_> {
                 );
             }
         }
+        // RFC 5798 §5.2.9: for IPv6 the first address is the virtual router's link-local one.
+        // keepalived accepts global-only lists, so this is a warning, not an error.
+        if let Some((i, v)) = vips.first() {
+            let link_local =
+                matches!(v.address, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80);
+            if family == Family::Ipv6 && Family::of(&v.address) == Family::Ipv6 && !link_local {
+                self.warn(
+                    &format!("{}[{i}]", p("virtual_addresses")),
+                    format!(
+                        "{} is the first IPv6 address; RFC 5798 §5.2.9 expects the virtual router's link-local address (fe80::/10) first",
+                        v.address
+                    ),
+                );
+            }
+        }
         // RFC 3768 defines VRRP for IPv4 only; IPv6 needs VRRPv3 (RFC 5798).
         if version == Version::V2 && family == Family::Ipv6 {
             let at = if self.spans.contains(&p("version")) {

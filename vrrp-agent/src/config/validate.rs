@@ -25,7 +25,8 @@ pub(crate) const DEFAULT_CONTROL_SOCKET: &str = "/run/vrrp-agent/control.sock";
 pub(crate) const DEFAULT_PRIORITY: u8 = 100;
 /// RFC 5798 §5.2.7 / RFC 3768 §5.3.7 default Advertisement_Interval: 1 second.
 pub(crate) const DEFAULT_ADVERT_INTERVAL: ConfigDuration = ConfigDuration::from_secs(1);
-/// Dead-man bound default: three heartbeats of the daemon's 1 s refresh.
+/// Dead-man bound default. The daemon refreshes the heartbeat every bound/4, so a crashed agent
+/// leaves nothing answering for its VIPs after at most this long.
 pub(crate) const DEFAULT_DEADMAN: ConfigDuration = ConfigDuration::from_secs(3);
 /// keepalived preempt_delay range: 0 to 1000 seconds.
 const MAX_PREEMPT_DELAY: Duration = Duration::from_secs(1000);

@@ -9,7 +9,7 @@ NIGHTLY=nightly-2026-10-30
 BPF_LINKER_VERSION=0.13.0
 # Where bpf-linker's libLLVM symlinks live. bpf-linker gets an rpath to it, so it must stay put.
 PREFIX=${VRRP_TOOLS_PREFIX:-/opt/vrrp-xdp-tools}
-DEB_PACKAGES=(iproute2 iputils-arping ndisc6 tcpdump tshark keepalived python3-scapy nftables ethtool procps psmisc)
+DEB_PACKAGES=(iproute2 iputils-arping iputils-ping ndisc6 tcpdump tshark keepalived python3-scapy nftables ethtool procps psmisc)
 
 say() { echo "setup: $*" >&2; }
 

@@ -1,6 +1,7 @@
 //! Test helpers: root detection and SKIP lines, network namespaces with guards that clean up,
 //! running commands and closures inside a namespace, and byte-by-byte frame builders.
 
+pub mod agent;
 pub mod fixtures;
 pub mod frames;
 pub mod keepalived;
@@ -25,7 +26,9 @@ pub fn skip(why: &str) {
 
 /// Runs a command, returning its output; `Err` with stderr if it could not run or failed.
 pub fn run(args: &[&str]) -> anyhow::Result<Output> {
-    let (prog, rest) = args.split_first().ok_or_else(|| anyhow::anyhow!("empty command"))?;
+    let (prog, rest) = args
+        .split_first()
+        .ok_or_else(|| anyhow::anyhow!("empty command"))?;
     let out = Command::new(prog).args(rest).output()?;
     if !out.status.success() {
         anyhow::bail!(
@@ -78,7 +81,10 @@ impl Netns {
 
     /// Runs a command inside the namespace and returns its output whatever its exit status.
     pub fn exec_status(&self, args: &[&str]) -> anyhow::Result<Output> {
-        Ok(Command::new("ip").args(["netns", "exec", &self.name]).args(args).output()?)
+        Ok(Command::new("ip")
+            .args(["netns", "exec", &self.name])
+            .args(args)
+            .output()?)
     }
 
     /// Runs `f` on a fresh thread that has entered the namespace (so netlink and interface names
@@ -93,7 +99,9 @@ impl Netns {
             nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET)?;
             Ok(f())
         });
-        handle.join().map_err(|_| anyhow::anyhow!("thread in namespace panicked"))?
+        handle
+            .join()
+            .map_err(|_| anyhow::anyhow!("thread in namespace panicked"))?
     }
 }
 
@@ -105,7 +113,19 @@ impl Drop for Netns {
 
 /// Creates a veth pair `a` in `ns_a` and `b` in `ns_b`, both up.
 pub fn veth(ns_a: &Netns, a: &str, ns_b: &Netns, b: &str) -> anyhow::Result<()> {
-    ns_a.exec(&["ip", "link", "add", a, "type", "veth", "peer", "name", b, "netns", ns_b.name()])?;
+    ns_a.exec(&[
+        "ip",
+        "link",
+        "add",
+        a,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        b,
+        "netns",
+        ns_b.name(),
+    ])?;
     ns_a.exec(&["ip", "link", "set", a, "up"])?;
     ns_b.exec(&["ip", "link", "set", b, "up"])?;
     Ok(())

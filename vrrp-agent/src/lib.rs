@@ -5,6 +5,7 @@ pub static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DI
 
 pub mod config;
 pub mod control;
+pub mod daemon;
 pub mod health;
 pub mod io;
 pub mod notify;

@@ -6,3 +6,4 @@ pub mod netlink;
 pub mod rx;
 pub mod sysctl;
 pub mod tx;
+pub mod unicast;

@@ -1,0 +1,276 @@
+//! vrrp-agent operations: track scripts, notify scripts, SIGHUP reload (good and broken files),
+//! restart after kill -9 (stale VIPs removed), status output.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use vrrp_tests::agent::{Agent, Inst, render_config};
+use vrrp_tests::topo::{Lan, is_root, unique_prefix, wait_for};
+
+struct Lab {
+    lan: Lan,
+    dir: PathBuf,
+}
+
+impl Lab {
+    fn new(tag: &str, hosts: usize) -> Lab {
+        let lan = Lan::new(&unique_prefix(tag), hosts).expect("topology");
+        // Scripts must be root-owned and not writable by others, in a directory that is too.
+        let dir = PathBuf::from("/run").join(format!("vrrp-test-{}", lan.prefix));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Lab { lan, dir }
+    }
+
+    fn host_dir(&self, host: usize) -> PathBuf {
+        let d = self.dir.join(format!("h{host}"));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
+        d
+    }
+
+    fn start(&self, host: usize, global: &str, insts: &[Inst]) -> Agent {
+        let d = self.host_dir(host);
+        Agent::start(
+            &self.lan.hosts[host],
+            &d,
+            &render_config(&d, "1s", global, insts),
+        )
+        .expect("agent start")
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        } else {
+            eprintln!("logs kept in {}", self.dir.display());
+        }
+    }
+}
+
+fn script(path: &Path, body: &str) {
+    std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn skip_unless_root() -> bool {
+    if !is_root() {
+        eprintln!("SKIP: needs root (namespaces, XDP)");
+        return true;
+    }
+    false
+}
+
+// keepalived vrrp_script semantics: a failing script with a negative weight lowers the
+// effective priority below the peer's, which then preempts (RFC 5798 §6.4.2); when the script
+// recovers, the priority comes back and the first router preempts again.
+#[test]
+fn track_script_failure_moves_the_master_and_recovery_moves_it_back() {
+    if skip_unless_root() {
+        return;
+    }
+    let lab = Lab::new("ts", 3);
+    let d0 = lab.host_dir(0);
+    let flag = d0.join("healthy");
+    std::fs::write(&flag, "").unwrap();
+    let check = d0.join("check.sh");
+    script(&check, &format!("test -e {}", flag.display()));
+    let global = format!(
+        "scripts:\n  chk:\n    command: [{}]\n    interval: 100ms\n    timeout: 1s\n    weight: -100\n    rise: 2\n    fall: 2\n",
+        check.display()
+    );
+    let a = lab.start(
+        0,
+        &global,
+        &[Inst::v4("VI_1", 1, 150, "192.0.2.100/24").with("track:\n      scripts: [{name: chk}]")],
+    );
+    let b = lab.start(1, "", &[Inst::v4("VI_1", 1, 100, "192.0.2.100/24")]);
+    a.wait_state("VI_1", "MASTER", Duration::from_secs(3))
+        .unwrap();
+    b.wait_state("VI_1", "BACKUP", Duration::from_secs(3))
+        .unwrap();
+    std::fs::remove_file(&flag).unwrap();
+    b.wait_state("VI_1", "MASTER", Duration::from_secs(3))
+        .unwrap();
+    a.wait_state("VI_1", "BACKUP", Duration::from_secs(1))
+        .unwrap();
+    assert_eq!(a.instance("VI_1").unwrap().effective_priority, 50);
+    std::fs::write(&flag, "").unwrap();
+    a.wait_state("VI_1", "MASTER", Duration::from_secs(3))
+        .unwrap();
+    b.wait_state("VI_1", "BACKUP", Duration::from_secs(1))
+        .unwrap();
+    assert_eq!(a.instance("VI_1").unwrap().effective_priority, 150);
+}
+
+// keepalived notify: per-state scripts and the generic one with TYPE NAME STATE PRIORITY.
+#[test]
+fn notify_scripts_run_with_keepalived_arguments() {
+    if skip_unless_root() {
+        return;
+    }
+    let lab = Lab::new("nt", 2);
+    let d0 = lab.host_dir(0);
+    let log = d0.join("notify.log");
+    let any = d0.join("any.sh");
+    let master = d0.join("master.sh");
+    script(&any, &format!("echo \"$*\" >> {}", log.display()));
+    script(&master, &format!("echo master-script >> {}", log.display()));
+    let mut a = lab.start(
+        0,
+        "",
+        &[Inst::v4("VI_2", 2, 150, "192.0.2.100/24").with(&format!(
+            "notify:\n      master: [{}]\n      any: [{}]",
+            master.display(),
+            any.display()
+        ))],
+    );
+    a.wait_state("VI_2", "MASTER", Duration::from_secs(3))
+        .unwrap();
+    let want = "master-script\nINSTANCE VI_2 MASTER 150\n";
+    let got = wait_for(Duration::from_secs(3), || {
+        let s = std::fs::read_to_string(&log).unwrap_or_default();
+        s.contains("INSTANCE VI_2 MASTER 150").then_some(s)
+    });
+    assert!(
+        got.as_deref()
+            .is_some_and(|g| g.ends_with(want) || g.contains(want)),
+        "notify log: {got:?}"
+    );
+    a.proc.signal(libc::SIGTERM);
+    a.proc.wait_exit(Duration::from_secs(5)).unwrap();
+    let got = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        got.contains("INSTANCE VI_2 STOP"),
+        "no STOP notification: {got}"
+    );
+}
+
+// SIGHUP with the same instance: no transition, no VIP flap. With a broken file: the running
+// config stays in force and the error is logged.
+#[test]
+fn sighup_reload_keeps_unchanged_instances_and_refuses_a_broken_file() {
+    if skip_unless_root() {
+        return;
+    }
+    let lab = Lab::new("rl", 2);
+    let a = lab.start(0, "", &[Inst::v4("VI_3", 3, 150, "192.0.2.100/24")]);
+    a.wait_state("VI_3", "MASTER", Duration::from_secs(3))
+        .unwrap();
+    let before = a.instance("VI_3").unwrap();
+    // Same instance plus a new one.
+    let d0 = lab.host_dir(0);
+    let yaml = render_config(
+        &d0,
+        "1s",
+        "",
+        &[
+            Inst::v4("VI_3", 3, 150, "192.0.2.100/24"),
+            Inst::v4("VI_4", 4, 150, "192.0.2.101/24"),
+        ],
+    );
+    std::fs::write(&a.config, yaml).unwrap();
+    a.proc.signal(libc::SIGHUP);
+    a.wait_state("VI_4", "MASTER", Duration::from_secs(3))
+        .unwrap();
+    let after = a.instance("VI_3").unwrap();
+    assert_eq!(after.state, "MASTER");
+    assert_eq!(
+        after.last_transition, before.last_transition,
+        "VI_3 transitioned on reload"
+    );
+    // A broken file.
+    std::fs::write(&a.config, "instances:\n  VI_3:\n    vrid: 300\n").unwrap();
+    a.proc.signal(libc::SIGHUP);
+    let logged = wait_for(Duration::from_secs(3), || {
+        a.proc.log_text().contains("reload refused").then_some(())
+    });
+    assert!(
+        logged.is_some(),
+        "no refusal logged:\n{}",
+        a.proc.log_text()
+    );
+    assert_eq!(a.state("VI_3"), "MASTER");
+    assert_eq!(a.state("VI_4"), "MASTER");
+}
+
+// A restart after kill -9 finds the VIPs the dead agent left (marked with our IFA_PROTO) and
+// removes them before electing.
+#[test]
+fn restart_after_kill_9_removes_stale_vips_before_electing() {
+    if skip_unless_root() {
+        return;
+    }
+    let lab = Lab::new("rs", 2);
+    let a = lab.start(0, "", &[Inst::v4("VI_5", 5, 150, "192.0.2.100/24")]);
+    a.wait_state("VI_5", "MASTER", Duration::from_secs(3))
+        .unwrap();
+    a.proc.signal(libc::SIGKILL);
+    drop(a);
+    let h0 = &lab.lan.hosts[0];
+    assert!(
+        h0.exec(&["ip", "-o", "addr"])
+            .unwrap()
+            .contains("192.0.2.100"),
+        "VIP not left behind"
+    );
+    // Restart as a Backup-only node (priority lower than a running peer): the stale VIP must go.
+    let b = lab.start(1, "", &[Inst::v4("VI_5", 5, 200, "192.0.2.100/24")]);
+    b.wait_state("VI_5", "MASTER", Duration::from_secs(3))
+        .unwrap();
+    let a = lab.start(0, "", &[Inst::v4("VI_5", 5, 100, "192.0.2.100/24")]);
+    a.wait_state("VI_5", "BACKUP", Duration::from_secs(3))
+        .unwrap();
+    assert!(
+        !h0.exec(&["ip", "-o", "addr"])
+            .unwrap()
+            .contains("192.0.2.100"),
+        "stale VIP survived the restart"
+    );
+    assert!(
+        a.proc.log_text().contains("stale VIP"),
+        "removal not logged"
+    );
+}
+
+// `vrrp-agent status` renders the table and `--json` the document.
+#[test]
+fn status_command_shows_state_priority_and_counters() {
+    if skip_unless_root() {
+        return;
+    }
+    let lab = Lab::new("ss", 2);
+    let a = lab.start(0, "", &[Inst::v4("VI_6", 6, 150, "192.0.2.100/24")]);
+    a.wait_state("VI_6", "MASTER", Duration::from_secs(3))
+        .unwrap();
+    let bin = vrrp_tests::agent::agent_binary();
+    let sock = a.socket();
+    let out = std::process::Command::new(&bin)
+        .args(["status", "--socket"])
+        .arg(&sock)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("VI_6") && text.contains("MASTER") && text.contains("150"),
+        "{text}"
+    );
+    let out = std::process::Command::new(&bin)
+        .args(["status", "--json", "--socket"])
+        .arg(&sock)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["instances"][0]["state"], "MASTER");
+    assert!(
+        v["instances"][0]["counters"]["adverts_sent"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+}

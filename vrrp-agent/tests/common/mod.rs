@@ -244,7 +244,7 @@ pub fn capture_from(
                     (&raw mut from).cast(),
                     &mut len,
                 );
-                if n < 14 || from.sll_pkttype == libc::PACKET_OUTGOING as u8 {
+                if n < 14 || from.sll_pkttype == libc::PACKET_OUTGOING {
                     continue;
                 }
                 let f = &buf[..n as usize];

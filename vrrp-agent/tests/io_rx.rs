@@ -147,3 +147,67 @@ sendp(pk, iface='vb', verbose=False)
         ]
     );
 }
+
+#[test]
+fn adverts_built_and_sent_by_our_sender_are_accepted_by_the_peer_kernel() {
+    use vrrp_agent::io::frame::{self, AdvertV4, AdvertV6};
+    use vrrp_agent::io::tx::PacketSender;
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let ns = NsPair::new();
+    let ll_a = NsPair::link_local(&ns.a, "va");
+    let _ = NsPair::link_local(&ns.b, "vb");
+    let idx_b = ifindex(&ns.b, "vb");
+    let rx4 = receive(&ns.b, "vb", false, 1);
+    let rx6 = receive(&ns.b, "vb", true, 1);
+    let g4 = Ipv4Addr::new(224, 0, 0, 18);
+    let g6: Ipv6Addr = "ff02::12".parse().expect("literal");
+    let a4 = Ipv4Addr::new(192, 0, 2, 1);
+    common::in_netns(&ns.a, move || async move {
+        let tx = PacketSender::open("va").expect("sender");
+        let f4 = frame::advert_v4(
+            &AdvertV4 {
+                src_mac: [0, 0, 0x5e, 0, 1, 7],
+                dst_mac: frame::multicast_mac_v4(g4),
+                src: a4,
+                dst: g4,
+                id: 1,
+            },
+            b"payload-v4",
+        )
+        .expect("frame");
+        let f6 = frame::advert_v6(
+            &AdvertV6 {
+                src_mac: [0, 0, 0x5e, 0, 2, 7],
+                dst_mac: frame::multicast_mac_v6(g6),
+                src: ll_a,
+                dst: g6,
+            },
+            b"payload-v6",
+        )
+        .expect("frame");
+        tx.send_batch(&[&f4, &f6]).expect("send");
+    });
+    assert_eq!(
+        rx4.join().expect("v4 receiver"),
+        vec![ReceivedAdvert {
+            ifindex: idx_b,
+            src: IpAddr::V4(a4),
+            dst: IpAddr::V4(g4),
+            ttl: 255,
+            payload: b"payload-v4".to_vec(),
+        }]
+    );
+    assert_eq!(
+        rx6.join().expect("v6 receiver"),
+        vec![ReceivedAdvert {
+            ifindex: idx_b,
+            src: IpAddr::V6(ll_a),
+            dst: IpAddr::V6(g6),
+            ttl: 255,
+            payload: b"payload-v6".to_vec(),
+        }]
+    );
+}

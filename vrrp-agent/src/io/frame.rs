@@ -59,8 +59,8 @@ pub fn multicast_mac_v6(group: Ipv6Addr) -> Mac {
 /// Fields of the Ethernet and IPv4 headers around a VRRP advert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AdvertV4 {
-    /// Ethernet source: the virtual router MAC 00:00:5e:00:01:VRID (RFC 5798 §7.3, §8.1.1 of RFC
-    /// 3768 for v2).
+    /// Ethernet source: the virtual router MAC 00:00:5e:00:01:VRID (RFC 5798 §7.3; RFC 3768 §7.3
+    /// for v2).
     pub src_mac: Mac,
     /// Ethernet destination: [`multicast_mac_v4`] of `dst`, or a unicast peer's MAC.
     pub dst_mac: Mac,
@@ -246,8 +246,8 @@ const NA_LEN: usize = 32;
 /// limit 255 (§7.1.2 checks it). `src` must be an address assigned to the interface (RFC 4861
 /// §4.4): the Linux kernel uses the target itself when it is assigned, which it is once the Master
 /// has added the VIP; the caller may pass the interface's link-local address instead. Ethernet
-/// source is the virtual MAC (RFC 5798 §8.1.2). The ICMPv6 checksum covers the pseudo-header (RFC
-/// 4443 §2.3, RFC 8200 §8.1).
+/// source is the virtual MAC (RFC 5798 §7.3, and §8.2.2 for the solicited case). The ICMPv6
+/// checksum covers the pseudo-header (RFC 4443 §2.3, RFC 8200 §8.1).
 pub fn unsolicited_na(vmac: Mac, src: Ipv6Addr, target: Ipv6Addr) -> Vec<u8> {
     let mut icmp = [0u8; NA_LEN];
     icmp[0] = ND_NEIGHBOR_ADVERT;

@@ -2,7 +2,8 @@
 //! [`super::frame`]) out of one interface, one at a time or in a `sendmmsg` batch.
 //!
 //! Why AF_PACKET: adverts, gratuitous ARP and NAs must leave with the virtual MAC as Ethernet
-//! source (RFC 5798 §7.3, §8.1.2), which the IP stack cannot do without a macvlan per VRID.
+//! source (RFC 5798 §7.3; §8.1.2 and §8.2.2 for ARP / ND answers), which the IP stack cannot do
+//! without a macvlan per VRID.
 //!
 //! Blocking model: the socket is non-blocking and sends are plain synchronous calls, safe to make
 //! from a tokio task. A frame is queued into the socket send buffer (hundreds of frames fit) or

@@ -811,6 +811,8 @@ fn vrrp_table() {
     let mut opts_bad = advert4(3, 51, 255, VRRP_GROUP, &router_alert, 0);
     let n = opts_bad.len();
     opts_bad[n - 1] ^= 0xff;
+    let mut ihl4 = v3_good.clone();
+    ihl4[14] = 0x44;
     let t = vec![
         case(
             "keepalived v3 golden advert passes",
@@ -1063,6 +1065,24 @@ fn vrrp_table() {
                 ETH_IP,
                 &ipv4(CLIENT4, ROUTER4, 17, 64, 0, &[], &[0; 8]),
             ),
+            XDP_PASS,
+            Out::Unchanged,
+            PassOther,
+        ),
+        case(
+            "protocol-112 packet with IHL 4 is left to the stack",
+            ihl4,
+            XDP_PASS,
+            Out::Unchanged,
+            PassOther,
+        ),
+        case(
+            "IPv6 advert behind an AH header is not walked and passes",
+            advert6(255, &[], 3)
+                .iter()
+                .enumerate()
+                .map(|(i, b)| if i == 20 { 51 } else { *b })
+                .collect(),
             XDP_PASS,
             Out::Unchanged,
             PassOther,

@@ -215,7 +215,10 @@ mod tests {
 
     #[test]
     fn heartbeat_is_fresh_up_to_the_bound_inclusive() {
-        let hb = Heartbeat { last_ns: 1_000, bound_ns: 500 };
+        let hb = Heartbeat {
+            last_ns: 1_000,
+            bound_ns: 500,
+        };
         assert!(hb.is_fresh(1_000));
         assert!(hb.is_fresh(1_500));
         assert!(!hb.is_fresh(1_501));

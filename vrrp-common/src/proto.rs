@@ -75,8 +75,14 @@ mod tests {
     fn virtual_mac_follows_rfc5798_section_7_3() {
         assert_eq!(virtual_mac(Family::V4, 51), [0, 0, 0x5e, 0, 1, 51]);
         assert_eq!(virtual_mac(Family::V6, 255), [0, 0, 0x5e, 0, 2, 255]);
-        assert_eq!(parse_virtual_mac(&[0, 0, 0x5e, 0, 1, 7]), Some((Family::V4, 7)));
-        assert_eq!(parse_virtual_mac(&[0, 0, 0x5e, 0, 2, 7]), Some((Family::V6, 7)));
+        assert_eq!(
+            parse_virtual_mac(&[0, 0, 0x5e, 0, 1, 7]),
+            Some((Family::V4, 7))
+        );
+        assert_eq!(
+            parse_virtual_mac(&[0, 0, 0x5e, 0, 2, 7]),
+            Some((Family::V6, 7))
+        );
         assert_eq!(parse_virtual_mac(&[0, 0, 0x5e, 0, 3, 7]), None);
         assert_eq!(parse_virtual_mac(&[2, 0, 0x5e, 0, 1, 7]), None);
     }

@@ -57,9 +57,9 @@ pub fn pseudo_tail(len: usize) -> u32 {
     len as u32 + u32::from(IPPROTO_VRRP)
 }
 
-/// Whether the message at `off`, `len` bytes, carries a valid checksum: over the message only
-/// (`v2_style`, RFC 3768 §5.3.8) or with the pseudo-header whose address sum is `addr_sum`.
-/// `None` if the region could not be summed (outside the frame or longer than
+/// Word sum of the VRRP message at `off`, `len` bytes (checksum field included). The caller adds
+/// the pseudo-header for v3 (RFC 5798 §5.2.8) or not for v2 (RFC 3768 §5.3.8) and checks it with
+/// `csum::is_valid`. `None` if the region could not be summed (outside the frame or longer than
 /// [`csum::MAX_SUM_BYTES`]).
 #[inline(always)]
 pub fn checksum_sums(ctx: &XdpContext, off: usize, len: usize) -> Option<u32> {

@@ -26,7 +26,7 @@ fn capture(ns: &Netns, secs: u32, fields: &[&str]) -> Vec<Vec<String>> {
         "-f",
         "ip proto 112 or ip6 proto 112",
         "-o",
-        "vrrp.v3_checksum_as_v2:FALSE",
+        "vrrp.v3_checksum_as_in_v2:FALSE",
         "-T",
         "fields",
         "-E",
@@ -133,7 +133,7 @@ fn every_advert_we_send_is_valid_for_tshark_with_the_configured_fields() {
     for p in &v6 {
         assert_eq!(
             (&p[0][..], &p[2][..], &p[4][..]),
-            ("00:00:5e:00:02:35", "255", "0xc0"),
+            ("00:00:5e:00:02:35", "255", "0x000000c0"),
             "{p:?}"
         );
         assert_eq!(
@@ -195,9 +195,9 @@ p = base.copy(); p[VRRPv3].version = 4; bad.append(p)                # bad versi
 p = base.copy(); p[VRRPv3].type = 2; bad.append(p)                   # bad type
 p = base.copy(); p[VRRPv3].ipcount = 3; bad.append(p)                # count vs length
 p = base.copy(); p[VRRPv3].vrid = 77; bad.append(p)                  # unknown VRID
-raw_short = Ether(dst="01:00:5e:00:00:12") / IP(src="192.0.2.11", dst="224.0.0.18", ttl=255, proto=112) / Raw(b"\x31\x33")
+raw_short = Ether(src=get_if_hwaddr("eth0"), dst="01:00:5e:00:00:12") / IP(src="192.0.2.11", dst="224.0.0.18", ttl=255, proto=112) / Raw(b"\x31\x33")
 for q in bad:
-    sendp(Ether(dst="01:00:5e:00:00:12") / q, iface="eth0", verbose=0)
+    sendp(Ether(src=get_if_hwaddr("eth0"), dst="01:00:5e:00:00:12") / q, iface="eth0", verbose=0)
 sendp(raw_short, iface="eth0", verbose=0)
 "#;
     scapy(&lan.hosts[1], script);
@@ -236,7 +236,7 @@ sendp(raw_short, iface="eth0", verbose=0)
         r#"
 from scapy.all import *
 from scapy.layers.vrrp import VRRPv3
-p = Ether(dst="01:00:5e:00:00:12") / IP(src="192.0.2.11", dst="224.0.0.18", ttl=255, tos=0xc0) / VRRPv3(vrid=51, priority=254, ipcount=1, adv=100, addrlist=["192.0.2.100"])
+p = Ether(src=get_if_hwaddr("eth0"), dst="01:00:5e:00:00:12") / IP(src="192.0.2.11", dst="224.0.0.18", ttl=255, tos=0xc0) / VRRPv3(vrid=51, priority=254, ipcount=1, adv=100, addrlist=["192.0.2.100"])
 sendp(p, iface="eth0", verbose=0)
 "#,
     );

@@ -87,6 +87,9 @@ struct Daemon {
     notifier: Notifier,
     rx4: Option<AdvertReceiver>,
     rx6: Option<AdvertReceiver>,
+    /// (family, ifindex) where the VRRP group is joined: once per interface, however many
+    /// instances share it.
+    joined: std::collections::HashSet<(Family, u32)>,
     links: Option<futures_util::stream::BoxStream<'static, LinkEvent>>,
     ctl_rx: mpsc::Receiver<ControlRequest>,
     _ctl: control::ControlSocket,
@@ -128,6 +131,7 @@ impl Daemon {
             notifier,
             rx4: None,
             rx6: None,
+            joined: std::collections::HashSet::new(),
             links,
             ctl_rx,
             _ctl: ctl,
@@ -250,7 +254,9 @@ impl Daemon {
                 if self.rx4.is_none() {
                     self.rx4 = Some(AdvertReceiver::open_v4()?);
                 }
-                if let Some(rx) = &self.rx4 {
+                if let Some(rx) = &self.rx4
+                    && self.joined.insert((Family::V4, ifindex))
+                {
                     rx.join(ifindex)
                         .with_context(|| format!("join 224.0.0.18 on {ifname}"))?;
                 }
@@ -259,7 +265,9 @@ impl Daemon {
                 if self.rx6.is_none() {
                     self.rx6 = Some(AdvertReceiver::open_v6()?);
                 }
-                if let Some(rx) = &self.rx6 {
+                if let Some(rx) = &self.rx6
+                    && self.joined.insert((Family::V6, ifindex))
+                {
                     rx.join(ifindex)
                         .with_context(|| format!("join ff02::12 on {ifname}"))?;
                 }

@@ -223,3 +223,84 @@ fn neighbor_solicitation_for_the_vip_is_answered_with_the_vmac_only_while_master
     assert_eq!(d.get(Counter::NdDroppedStale), 2);
     assert_eq!(d.get(Counter::NdReplied), 0);
 }
+
+fn xdp_prog_id(ns: &Netns, dev: &str) -> Option<u32> {
+    let out = ns.exec(&["ip", "-d", "link", "show", dev]).ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let at = text.find("prog/xdp id ")?;
+    text[at + "prog/xdp id ".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+#[test]
+fn attachment_outlives_the_agent_and_a_restart_replaces_it_atomically() {
+    if !vrrp_tests::is_root() {
+        vrrp_tests::skip("xdp_netns needs root for namespaces and XDP");
+        return;
+    }
+    let client = Netns::new("xoc").expect("client netns");
+    let router = Netns::new("xor").expect("router netns");
+    veth(&client, "vc0", &router, "vr0").expect("veth");
+
+    // A first agent attaches and "dies" (its data plane is dropped without detaching).
+    let first = router
+        .enter(|| -> vrrp_agent::xdp::Result<u32> {
+            let mut dp = DataPlane::load("vr0", AttachMode::Auto)?;
+            let id = dp.program_id(Prog::Vrrp)?;
+            dp.leave_attached();
+            Ok(id)
+        })
+        .expect("enter router netns")
+        .expect("first data plane");
+    assert_eq!(
+        xdp_prog_id(&router, "vr0"),
+        Some(first),
+        "program stays after the agent"
+    );
+
+    // A restarted agent attaches over the orphan; dropping it detaches its own program.
+    let second = router
+        .enter(|| -> vrrp_agent::xdp::Result<u32> {
+            let dp = DataPlane::load("vr0", AttachMode::Auto)?;
+            dp.program_id(Prog::Vrrp)
+        })
+        .expect("enter router netns")
+        .expect("second data plane");
+    assert_ne!(second, first);
+    // The second data plane was dropped inside the closure (clean shutdown): nothing attached.
+    assert_eq!(xdp_prog_id(&router, "vr0"), None);
+
+    // Replacement itself, observed while the second agent runs.
+    let (replaced_by, id) = {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<u32>();
+        let path = format!("/run/netns/{}", router.name());
+        let h = std::thread::spawn(move || {
+            let f = std::fs::File::open(&path).expect("netns file");
+            nix::sched::setns(&f, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+            let mut orphan = DataPlane::load("vr0", AttachMode::Auto).expect("orphan");
+            orphan.leave_attached();
+            drop(orphan);
+            let dp = DataPlane::load("vr0", AttachMode::Auto).expect("restart");
+            done_tx
+                .send(dp.program_id(Prog::Vrrp).expect("id"))
+                .expect("send");
+            rx.recv().expect("wait");
+            drop(dp);
+        });
+        let id = done_rx.recv().expect("id");
+        let seen = xdp_prog_id(&router, "vr0");
+        tx.send(()).expect("release");
+        h.join().expect("thread");
+        (seen, id)
+    };
+    assert_eq!(
+        replaced_by,
+        Some(id),
+        "the restarted agent's program replaced the orphan"
+    );
+    assert_eq!(xdp_prog_id(&router, "vr0"), None, "clean shutdown detaches");
+}

@@ -6,13 +6,18 @@
 //! on a loaded but unattached program, for tests and the benchmark.
 
 mod counters;
+mod netlink;
 
-use std::{net::IpAddr, time::Duration};
+use std::{
+    net::IpAddr,
+    os::fd::{AsFd as _, AsRawFd as _},
+    time::Duration,
+};
 
 use aya::{
     Ebpf,
     maps::{Array, HashMap, PerCpuArray},
-    programs::{TestRun, TestRunOptions, Xdp, XdpMode, xdp::XdpLinkId},
+    programs::{TestRun, TestRunOptions, Xdp, XdpMode},
 };
 use vrrp_common::{
     maps::{
@@ -92,7 +97,8 @@ pub struct TestRunOutput {
 pub struct DataPlane {
     ebpf: Ebpf,
     iface: Option<String>,
-    link: Option<XdpLinkId>,
+    /// Netlink socket (in the attach namespace), ifindex and XDP mode flags, if attached.
+    link: Option<(netlink::Socket, u32, u32)>,
     mode: Option<XdpMode>,
     attached: Prog,
 }
@@ -200,24 +206,36 @@ impl DataPlane {
 
     /// Attaches `prog` instead: [`Prog::Pass`] gives a veth peer the XDP program it needs to
     /// receive XDP_TX frames, and serves as the benchmark's baseline.
+    ///
+    /// The attachment is made with rtnetlink (IFLA_XDP), not a bpf_link, so it outlives this
+    /// process: if the agent dies, the program stays and the stale heartbeat turns every router
+    /// into Backup; a restarted agent's attach replaces the orphan atomically (same mode).
     pub fn attach_prog(&mut self, prog: Prog, iface: &str, mode: AttachMode) -> Result<()> {
         if self.link.is_some() {
             return Err(msg(&self.iface, "attach", "already attached"));
         }
         let name = Some(iface.to_string());
-        let cname = std::ffi::CString::new(iface).map_err(err(&name, "interface name"))?;
+        let ifindex = netlink::ifindex(iface).map_err(err(&name, "interface index"))?;
         let pname = prog.name();
-        let p = self.prog_mut(pname)?;
-        let tries: &[XdpMode] = match mode {
-            AttachMode::Auto => &[XdpMode::Driver, XdpMode::Skb],
-            AttachMode::Driver => &[XdpMode::Driver],
-            AttachMode::Skb => &[XdpMode::Skb],
+        let fd = {
+            let p = self.prog_mut(pname)?;
+            let fd = p.fd().map_err(err(&name, format!("fd of {pname}")))?;
+            fd.as_fd().as_raw_fd()
         };
+        let tries: &[(XdpMode, u32)] = match mode {
+            AttachMode::Auto => &[
+                (XdpMode::Driver, netlink::XDP_FLAGS_DRV_MODE),
+                (XdpMode::Skb, netlink::XDP_FLAGS_SKB_MODE),
+            ],
+            AttachMode::Driver => &[(XdpMode::Driver, netlink::XDP_FLAGS_DRV_MODE)],
+            AttachMode::Skb => &[(XdpMode::Skb, netlink::XDP_FLAGS_SKB_MODE)],
+        };
+        let nl = netlink::Socket::open().map_err(err(&name, "open rtnetlink socket"))?;
         let mut last = None;
-        for m in tries {
-            match p.attach(cname.as_c_str(), *m) {
-                Ok(link) => {
-                    self.link = Some(link);
+        for (m, flags) in tries {
+            match nl.set_xdp(ifindex, fd, *flags, None) {
+                Ok(()) => {
+                    self.link = Some((nl, ifindex, *flags));
                     self.mode = Some(*m);
                     self.attached = prog;
                     self.iface = name;
@@ -227,7 +245,9 @@ impl DataPlane {
             }
         }
         match last {
-            Some(e) => Err(err(&name, format!("attach {pname} ({mode:?})"))(e)),
+            Some(e) => Err(err(&name, format!("attach {pname} ({mode:?}) by netlink"))(
+                e,
+            )),
             None => Err(msg(&name, "attach", "no mode to try")),
         }
     }
@@ -237,14 +257,42 @@ impl DataPlane {
         self.mode
     }
 
-    /// Detaches the program from its interface (no-op if not attached).
+    /// Detaches the program from its interface (no-op if not attached). Only removes it if it is
+    /// still this data plane's program (`XDP_FLAGS_REPLACE` with the expected fd), so a newer
+    /// agent's program is never removed. Works from any thread: the netlink socket opened at
+    /// attach time belongs to the interface's network namespace.
     pub fn detach(&mut self) -> Result<()> {
-        if let Some(link) = self.link.take() {
-            let prog = self.prog_mut(self.attached.name())?;
-            prog.detach(link).map_err(err(&self.iface, "detach"))?;
+        if let Some((nl, ifindex, flags)) = self.link.take() {
+            let pname = self.attached.name();
+            let fd = {
+                let p = self.prog_mut(pname)?;
+                let fd = p.fd().map_err(err(&None, format!("fd of {pname}")))?;
+                fd.as_fd().as_raw_fd()
+            };
             self.mode = None;
+            match nl.set_xdp(ifindex, -1, flags, Some(fd)) {
+                Ok(()) => {}
+                // Interface gone (namespace deleted) or another program attached: nothing of ours
+                // is left to remove.
+                Err(e) if matches!(e.raw_os_error(), Some(libc::ENODEV) | Some(libc::EEXIST)) => {}
+                Err(e) => return Err(err(&self.iface, "detach by netlink")(e)),
+            }
         }
         Ok(())
+    }
+
+    /// Forgets the attachment without detaching: the program stays on the interface after this
+    /// data plane is dropped (as after a crash). For a clean agent restart or tests.
+    pub fn leave_attached(&mut self) {
+        self.link = None;
+        self.mode = None;
+    }
+
+    /// Kernel id of the program `prog` (as `ip link` shows for an attached program).
+    pub fn program_id(&self, prog: Prog) -> Result<u32> {
+        let p = self.prog(prog.name())?;
+        let info = p.info().map_err(err(&self.iface, "program info"))?;
+        Ok(info.id())
     }
 
     fn array_set<V: aya::Pod>(&mut self, map: &str, index: u32, value: &V) -> Result<()> {

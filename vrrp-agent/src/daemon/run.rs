@@ -797,7 +797,7 @@ impl Daemon {
         }
         if iface.unicast.is_none() {
             match UnicastSender::open(&iface.name, false)
-                .and_then(|v4| Ok((v4, UnicastSender::open(&iface.name, true).ok())))
+                .map(|v4| (v4, UnicastSender::open(&iface.name, true).ok()))
             {
                 Ok(u) => iface.unicast = Some(u),
                 Err(e) => {

@@ -119,7 +119,7 @@ fn member_yielding_to_higher_priority_takes_the_group_to_backup() {
 // transitions are not propagated again.
 #[test]
 fn member_becoming_master_takes_the_group_to_master_once() {
-    let mut rs = vec![
+    let mut rs = [
         started(cfg(Version::V3, 100, 11), at(0)),
         started(cfg(Version::V3, 90, 11), at(0)),
     ];

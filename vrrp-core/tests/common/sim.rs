@@ -5,10 +5,18 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::Duration;
 
-use vrrp_core::timing::master_down_interval;
 use vrrp_core::{
-    Action, Input, Instant, ReceivedAdvert, RouterConfig, State, Transition, VirtualRouter,
+    Action, Centis, Input, Instant, ReceivedAdvert, RouterConfig, State, Transition, Version,
+    VirtualRouter,
 };
+
+/// Master_Down_Interval restated here from RFC 5798 §6.1 / RFC 3768 §6.1, independently of
+/// vrrp_core::timing, so the sim checks the crate rather than itself.
+pub fn master_down_interval(version: Version, priority: u8, interval: Centis) -> Duration {
+    let i = u64::from(interval.get()) * 10_000;
+    let skew_base = if version == Version::V3 { i } else { 1_000_000 };
+    Duration::from_micros(3 * i + (256 - u64::from(priority)) * skew_base / 256)
+}
 
 /// One simulated node.
 pub struct Node {
@@ -169,7 +177,19 @@ impl Sim {
 
     /// Runs until `end`, checking invariants after every step. Returns the first violation.
     pub fn run_until(&mut self, end: Instant) -> Result<(), String> {
+        let mut same_instant = (Instant::ZERO, 0u32);
+        let mut steps = 0u32;
+        let mut handled = 0u32;
         loop {
+            // A healthy election takes a few steps per advert interval; a storm of adverts
+            // (e.g. two Masters re-asserting at each other forever) exhausts this budget.
+            steps += 1;
+            if steps > 200_000 {
+                return Err(format!(
+                    "advert storm: over 200000 steps before {}",
+                    self.now
+                ));
+            }
             let next_timer = self
                 .nodes
                 .iter()
@@ -188,6 +208,17 @@ impl Sim {
             if t > end {
                 break;
             }
+            // An election that keeps exchanging adverts without time passing is a livelock.
+            same_instant = if same_instant.0 == t {
+                (t, same_instant.1 + 1)
+            } else {
+                (t, 0)
+            };
+            if same_instant.1 > 10_000 {
+                return Err(format!(
+                    "livelock: over 10000 steps at {t} without time passing"
+                ));
+            }
             self.now = t;
             // Messages and scenario events due now first, in order; then timers.
             while let Some(Reverse((when, _, _))) = self.queue.peek() {
@@ -197,6 +228,10 @@ impl Sim {
                 let Some(Reverse((_, _, p))) = self.queue.pop() else {
                     break;
                 };
+                handled += 1;
+                if handled > 200_000 {
+                    return Err(format!("advert storm: over 200000 deliveries by {t}"));
+                }
                 match p {
                     Pending::Scenario(idx) => {
                         let ev = self.scenario[idx].clone();

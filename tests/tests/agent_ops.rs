@@ -80,7 +80,7 @@ fn track_script_failure_moves_the_master_and_recovery_moves_it_back() {
     let check = d0.join("check.sh");
     script(&check, &format!("test -e {}", flag.display()));
     let global = format!(
-        "scripts:\n  chk:\n    command: [{}]\n    interval: 100ms\n    timeout: 1s\n    weight: -100\n    rise: 2\n    fall: 2\n",
+        "scripts:\n  chk:\n    command: [{}]\n    interval: 100ms\n    timeout: 100ms\n    weight: -100\n    rise: 2\n    fall: 2\n",
         check.display()
     );
     let a = lab.start(

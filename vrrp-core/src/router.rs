@@ -3,7 +3,7 @@
 //! Inputs are pushed with `now` ([`VirtualRouter::handle_input`], [`VirtualRouter::handle_timeout`]);
 //! outputs are pulled ([`VirtualRouter::poll_action`], [`VirtualRouter::poll_timeout`]). The two
 //! RFC timers (Adver_Timer, Master_Down_Timer, RFC 5798 §6.2) are plain deadlines. Every side
-//! effect of a state change is in [`VirtualRouter::transition`], matched on (old, new) state.
+//! effect of a state change is in `VirtualRouter::transition`, matched on (old, new) state.
 
 use std::collections::VecDeque;
 use std::net::IpAddr;

@@ -261,3 +261,40 @@ proptest! {
         prop_assert!(sim.sole_master().is_some());
     }
 }
+
+// RFC 5798 §6.4.2 after a crash (no priority-0 advert): the next-highest takes over
+// Master_Down_Interval after the last advert; when the highest restarts it preempts back.
+#[test]
+fn crash_and_restart_of_the_highest_priority_router_fails_over_and_back() {
+    let mut sim = Sim::new(
+        lan(&[200, 150, 100], Version::V3, Centis::DEFAULT, true),
+        Duration::ZERO,
+        6,
+    );
+    start_all(&mut sim, Instant::ZERO);
+    sim.at(at(10_000_000), Event::Crash(0));
+    sim.at(at(30_000_000), Event::Start(0));
+    sim.run_until(at(29_999_999)).expect("invariants hold");
+    assert_eq!(sim.sole_master(), Some(1));
+    let last = sim
+        .sent_by(0)
+        .into_iter()
+        .rfind(|s| s.0 < at(10_000_000))
+        .expect("node 0 advertised");
+    let took = sim
+        .transitions_of(1)
+        .into_iter()
+        .find(|t| t.to == State::Master)
+        .expect("node 1 took over");
+    // 3 s + 106/256 s at priority 150.
+    assert_eq!(took.at - last.0, Duration::from_micros(3_414_062));
+    sim.run_until(at(50_000_000)).expect("invariants hold");
+    assert_eq!(sim.sole_master(), Some(0));
+    // Node 0 restarted as Backup and preempted at its Master_Down_Interval (3.21875 s).
+    let back = sim
+        .transitions_of(0)
+        .into_iter()
+        .rfind(|t| t.to == State::Master)
+        .expect("node 0 preempted");
+    assert_eq!((back.at, back.reason), (at(33_218_750), Reason::Preempted));
+}

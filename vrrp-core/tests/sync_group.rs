@@ -139,3 +139,19 @@ fn member_becoming_master_takes_the_group_to_master_once() {
     assert_eq!(follow, vec![]);
     assert_eq!(rs[1].state(), State::Master);
 }
+
+// Sync commands only act in the state they target: Backup/Master commands are ignored elsewhere
+// and a repeated fault command changes nothing.
+#[test]
+fn sync_commands_are_ignored_outside_their_target_state() {
+    let mut r = started(cfg(Version::V3, 100, 11), at(0));
+    r.handle_input(at(1), Input::Sync(SyncCommand::Backup));
+    assert_eq!((r.state(), drain(&mut r)), (State::Backup, vec![]));
+    r.handle_input(at(2), Input::Sync(SyncCommand::ClearFault));
+    assert_eq!((r.state(), drain(&mut r)), (State::Backup, vec![]));
+    r.handle_input(at(3), Input::Sync(SyncCommand::Fault));
+    r.handle_input(at(4), Input::Sync(SyncCommand::Fault));
+    assert_eq!(drain(&mut r).len(), 2); // StateChanged + SetRole(Inactive), once
+    r.handle_input(at(5), Input::Sync(SyncCommand::Master));
+    assert_eq!((r.state(), drain(&mut r)), (State::Fault, vec![]));
+}

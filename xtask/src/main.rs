@@ -126,7 +126,8 @@ fn test(no_lint: bool) -> Result<()> {
         bail!("the tests attach XDP programs and make network namespaces: run them as root");
     }
     // Kernel- and namespace-level tests share global kernel state: one thread per binary.
-    sh(cargo().args([
+    let mut cmd = cargo();
+    cmd.args([
         "test",
         "--workspace",
         "--exclude",
@@ -134,8 +135,48 @@ fn test(no_lint: bool) -> Result<()> {
         "--no-fail-fast",
         "--",
         "--test-threads=1",
-    ]))?;
+    ]);
+    let (passed, failed, ok) = run_counting(&mut cmd)?;
+    // One closing line for every runner's results together.
+    println!("tests: {passed} passed, {failed} failed");
+    if !ok || failed > 0 {
+        bail!("tests failed");
+    }
+    if passed == 0 {
+        bail!("no test ran");
+    }
     Ok(())
+}
+
+/// Runs `cargo test`, echoing its output, and adds up the `test result:` lines of every binary.
+fn run_counting(cmd: &mut Command) -> Result<(u64, u64, bool)> {
+    use std::io::BufRead as _;
+    eprintln!("xtask: {}", render(cmd));
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .with_context(|| format!("spawn {}", render(cmd)))?;
+    let (mut passed, mut failed) = (0u64, 0u64);
+    if let Some(out) = child.stdout.take() {
+        for line in std::io::BufReader::new(out).lines() {
+            let line = line?;
+            println!("{line}");
+            if let Some(rest) = line.strip_prefix("test result: ") {
+                passed += count_before(rest, " passed");
+                failed += count_before(rest, " failed");
+            }
+        }
+    }
+    let status = child.wait()?;
+    Ok((passed, failed, status.success()))
+}
+
+/// The number just before `label` in a `test result:` line (`ok. 5 passed; 0 failed; ...`).
+fn count_before(line: &str, label: &str) -> u64 {
+    line.find(label)
+        .and_then(|end| line[..end].rsplit([' ', '.']).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 fn demo() -> Result<()> {
@@ -203,4 +244,18 @@ fn fuzz(seconds: u64) -> Result<()> {
         "--",
         &format!("-max_total_time={seconds}"),
     ]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count_before;
+
+    #[test]
+    fn counts_are_read_from_cargo_test_result_lines() {
+        let l =
+            "FAILED. 46 passed; 3 failed; 0 ignored; 0 measured; 0 filtered out; finished in 2.78s";
+        assert_eq!(count_before(l, " passed"), 46);
+        assert_eq!(count_before(l, " failed"), 3);
+        assert_eq!(count_before("ok. 0 passed; 0 failed;", " passed"), 0);
+    }
 }

@@ -12,18 +12,20 @@ use vrrp_agent::daemon::status::{InstanceStatus, Status};
 
 use crate::topo::{Netns, Proc, wait_for};
 
-/// The vrrp-agent binary next to the running test executable (target/<profile>/vrrp-agent).
+/// The vrrp-agent binary of the same build: beside the running executable (a bin such as the
+/// lab, in target/<profile>/) or one level up (a test, in target/<profile>/deps/).
+/// `VRRP_AGENT_BIN` overrides it.
 pub fn agent_binary() -> PathBuf {
     if let Ok(p) = std::env::var("VRRP_AGENT_BIN") {
         return PathBuf::from(p);
     }
     let exe = std::env::current_exe().expect("current_exe");
-    // target/<profile>/deps/<test>-<hash> -> target/<profile>/vrrp-agent
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>");
-    profile_dir.join("vrrp-agent")
+    let dir = exe.parent().expect("executable directory");
+    let here = dir.join("vrrp-agent");
+    if here.exists() {
+        return here;
+    }
+    dir.parent().unwrap_or(dir).join("vrrp-agent")
 }
 
 /// One instance in a generated config.

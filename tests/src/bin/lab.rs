@@ -53,7 +53,17 @@ fn show(a: &Agent, who: &str) {
     }
 }
 
-fn main() -> Result<()> {
+fn main() -> std::process::ExitCode {
+    match lab() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lab: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn lab() -> Result<()> {
     if !is_root() {
         bail!("the lab makes network namespaces and attaches XDP: run it as root (./x demo)");
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, anyhow};
 use vrrp_agent::daemon::status::{InstanceStatus, Status};
 
-use crate::topo::{Netns, Proc, wait_for};
+use crate::topo::{Lan, Netns, Proc, unique_prefix, wait_for};
 
 /// The vrrp-agent binary of the same build: beside the running executable (a bin such as the
 /// lab, in target/<profile>/) or one level up (a test, in target/<profile>/deps/).
@@ -189,5 +189,56 @@ impl Agent {
             self.state(name),
             self.proc.log_text()
         ))
+    }
+}
+
+/// A LAN of `hosts` namespaces (the last one usually the client) and a directory per host for
+/// configs, logs, sockets and scripts, under /run (root-owned, 0755: track and notify scripts
+/// there pass the agent's script security check). Logs are kept when a test fails.
+pub struct AgentLab {
+    pub lan: Lan,
+    pub dir: PathBuf,
+}
+
+impl AgentLab {
+    pub fn new(tag: &str, hosts: usize) -> AgentLab {
+        use std::os::unix::fs::PermissionsExt as _;
+        let lan = Lan::new(&unique_prefix(tag), hosts).expect("topology");
+        let dir = PathBuf::from("/run").join(format!("vrrp-test-{}", lan.prefix));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("lab dir");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        AgentLab { lan, dir }
+    }
+
+    /// The directory of host `host` (created, 0755).
+    pub fn host_dir(&self, host: usize) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt as _;
+        let d = self.dir.join(format!("h{host}"));
+        std::fs::create_dir_all(&d).expect("host dir");
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        d
+    }
+
+    /// Starts an agent on `host` with these instances, dead-man bound and extra global YAML.
+    pub fn start(&self, host: usize, deadman: &str, global: &str, insts: &[Inst]) -> Agent {
+        let d = self.host_dir(host);
+        let yaml = render_config(&d, deadman, global, insts);
+        Agent::start(&self.lan.hosts[host], &d, &yaml).expect("agent start")
+    }
+
+    /// The last host.
+    pub fn client(&self) -> &Netns {
+        self.lan.hosts.last().expect("a host")
+    }
+}
+
+impl Drop for AgentLab {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("logs kept in {}", self.dir.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }

@@ -6,47 +6,11 @@
 
 use std::time::{Duration, Instant};
 
-use vrrp_tests::agent::{Agent, Inst, render_config};
-use vrrp_tests::topo::{Lan, Netns, is_root, unique_prefix, wait_for};
+use vrrp_tests::agent::{Agent, AgentLab, Inst};
+use vrrp_tests::topo::{Netns, is_root, wait_for};
 
 /// Scheduling noise allowed on top of an RFC bound (2 cores shared by 3 agents and the test).
 const TOLERANCE: Duration = Duration::from_millis(150);
-
-struct Lab {
-    lan: Lan,
-    dir: std::path::PathBuf,
-}
-
-impl Lab {
-    fn new(tag: &str, hosts: usize) -> Lab {
-        let lan = Lan::new(&unique_prefix(tag), hosts).expect("topology");
-        let dir = std::env::temp_dir().join(&lan.prefix);
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Lab { lan, dir }
-    }
-
-    fn agent(&self, host: usize, deadman: &str, insts: &[Inst]) -> Agent {
-        let d = self.dir.join(format!("h{host}"));
-        std::fs::create_dir_all(&d).unwrap();
-        let yaml = render_config(&d, deadman, "", insts);
-        Agent::start(&self.lan.hosts[host], &d, &yaml).expect("agent start")
-    }
-
-    fn client(&self) -> &Netns {
-        self.lan.hosts.last().unwrap()
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        } else {
-            eprintln!("logs kept in {}", self.dir.display());
-        }
-    }
-}
 
 /// MACs the client saw answering ARP for `ip` (upper-case, from `arping`).
 fn arping(ns: &Netns, ip: &str, count: u32) -> Vec<String> {
@@ -97,9 +61,9 @@ fn higher_priority_becomes_master_and_only_it_answers_arp_with_the_virtual_mac()
     if skip_unless_root() {
         return;
     }
-    let lab = Lab::new("el", 3);
-    let a = lab.agent(0, "1s", &[Inst::v4("VI_51", 51, 150, "192.0.2.100/24")]);
-    let b = lab.agent(1, "1s", &[Inst::v4("VI_51", 51, 100, "192.0.2.100/24")]);
+    let lab = AgentLab::new("el", 3);
+    let a = lab.start(0, "1s", "", &[Inst::v4("VI_51", 51, 150, "192.0.2.100/24")]);
+    let b = lab.start(1, "1s", "", &[Inst::v4("VI_51", 51, 100, "192.0.2.100/24")]);
     a.wait_state("VI_51", "MASTER", Duration::from_secs(3))
         .unwrap();
     b.wait_state("VI_51", "BACKUP", Duration::from_secs(3))
@@ -134,9 +98,9 @@ fn sigterm_on_the_master_hands_over_within_skew_time() {
     if skip_unless_root() {
         return;
     }
-    let lab = Lab::new("st", 3);
-    let mut a = lab.agent(0, "1s", &[Inst::v4("VI_7", 7, 150, "192.0.2.100/24")]);
-    let b = lab.agent(1, "1s", &[Inst::v4("VI_7", 7, 100, "192.0.2.100/24")]);
+    let lab = AgentLab::new("st", 3);
+    let mut a = lab.start(0, "1s", "", &[Inst::v4("VI_7", 7, 150, "192.0.2.100/24")]);
+    let b = lab.start(1, "1s", "", &[Inst::v4("VI_7", 7, 100, "192.0.2.100/24")]);
     a.wait_state("VI_7", "MASTER", Duration::from_secs(3))
         .unwrap();
     b.wait_state("VI_7", "BACKUP", Duration::from_secs(3))
@@ -177,9 +141,19 @@ fn kill_9_of_the_master_fails_over_and_its_data_plane_goes_silent() {
     if skip_unless_root() {
         return;
     }
-    let lab = Lab::new("k9", 3);
-    let a = lab.agent(0, "500ms", &[Inst::v4("VI_9", 9, 150, "192.0.2.100/24")]);
-    let mut b = lab.agent(1, "500ms", &[Inst::v4("VI_9", 9, 100, "192.0.2.100/24")]);
+    let lab = AgentLab::new("k9", 3);
+    let a = lab.start(
+        0,
+        "500ms",
+        "",
+        &[Inst::v4("VI_9", 9, 150, "192.0.2.100/24")],
+    );
+    let mut b = lab.start(
+        1,
+        "500ms",
+        "",
+        &[Inst::v4("VI_9", 9, 100, "192.0.2.100/24")],
+    );
     a.wait_state("VI_9", "MASTER", Duration::from_secs(3))
         .unwrap();
     b.wait_state("VI_9", "BACKUP", Duration::from_secs(3))
@@ -222,13 +196,14 @@ fn nopreempt_keeps_the_master_and_preempt_takes_over() {
     if skip_unless_root() {
         return;
     }
-    let lab = Lab::new("pr", 3);
-    let low = lab.agent(0, "1s", &[Inst::v4("VI_3", 3, 100, "192.0.2.100/24")]);
+    let lab = AgentLab::new("pr", 3);
+    let low = lab.start(0, "1s", "", &[Inst::v4("VI_3", 3, 100, "192.0.2.100/24")]);
     low.wait_state("VI_3", "MASTER", Duration::from_secs(3))
         .unwrap();
-    let high = lab.agent(
+    let high = lab.start(
         1,
         "1s",
+        "",
         &[Inst::v4("VI_3", 3, 200, "192.0.2.100/24").with("preempt: false")],
     );
     high.wait_state("VI_3", "BACKUP", Duration::from_secs(3))
@@ -237,7 +212,7 @@ fn nopreempt_keeps_the_master_and_preempt_takes_over() {
     assert_eq!(low.state("VI_3"), "MASTER");
     assert_eq!(high.state("VI_3"), "BACKUP");
     drop(high);
-    let high = lab.agent(2, "1s", &[Inst::v4("VI_3", 3, 200, "192.0.2.100/24")]);
+    let high = lab.start(2, "1s", "", &[Inst::v4("VI_3", 3, 200, "192.0.2.100/24")]);
     high.wait_state("VI_3", "MASTER", Duration::from_secs(3))
         .unwrap();
     low.wait_state("VI_3", "BACKUP", Duration::from_secs(1))
@@ -251,14 +226,15 @@ fn preempt_delay_postpones_the_takeover() {
     if skip_unless_root() {
         return;
     }
-    let lab = Lab::new("pd", 3);
-    let low = lab.agent(0, "1s", &[Inst::v4("VI_4", 4, 100, "192.0.2.100/24")]);
+    let lab = AgentLab::new("pd", 3);
+    let low = lab.start(0, "1s", "", &[Inst::v4("VI_4", 4, 100, "192.0.2.100/24")]);
     low.wait_state("VI_4", "MASTER", Duration::from_secs(3))
         .unwrap();
     let t0 = Instant::now();
-    let high = lab.agent(
+    let high = lab.start(
         1,
         "1s",
+        "",
         &[Inst::v4("VI_4", 4, 200, "192.0.2.100/24").with("preempt_delay: 2s")],
     );
     high.wait_state("VI_4", "MASTER", Duration::from_secs(5))
@@ -278,19 +254,21 @@ fn the_address_owner_becomes_master_immediately() {
     if skip_unless_root() {
         return;
     }
-    let lab = Lab::new("ow", 3);
-    let other = lab.agent(
+    let lab = AgentLab::new("ow", 3);
+    let other = lab.start(
         1,
         "1s",
+        "",
         &[Inst::v4("VI_5", 5, 200, "192.0.2.100/24").interval("1s")],
     );
     other
         .wait_state("VI_5", "MASTER", Duration::from_secs(5))
         .unwrap();
     let t0 = Instant::now();
-    let owner = lab.agent(
+    let owner = lab.start(
         0,
         "1s",
+        "",
         &[Inst::v4("VI_5", 5, 255, "192.0.2.100/24")
             .interval("1s")
             .with("address_owner: true")],
@@ -316,9 +294,9 @@ fn ipv6_master_answers_neighbor_solicitation_with_the_virtual_mac() {
     if skip_unless_root() {
         return;
     }
-    let lab = Lab::new("v6", 3);
-    let a = lab.agent(0, "1s", &[Inst::v4("VI6", 52, 150, "2001:db8::100/64")]);
-    let b = lab.agent(1, "1s", &[Inst::v4("VI6", 52, 100, "2001:db8::100/64")]);
+    let lab = AgentLab::new("v6", 3);
+    let a = lab.start(0, "1s", "", &[Inst::v4("VI6", 52, 150, "2001:db8::100/64")]);
+    let b = lab.start(1, "1s", "", &[Inst::v4("VI6", 52, 100, "2001:db8::100/64")]);
     a.wait_state("VI6", "MASTER", Duration::from_secs(3))
         .unwrap();
     b.wait_state("VI6", "BACKUP", Duration::from_secs(3))
@@ -349,10 +327,11 @@ fn ping_of_the_vip_works_with_accept_mode() {
     if skip_unless_root() {
         return;
     }
-    let lab = Lab::new("ac", 2);
-    let a = lab.agent(
+    let lab = AgentLab::new("ac", 2);
+    let a = lab.start(
         0,
         "1s",
+        "",
         &[Inst::v4("VI_8", 8, 150, "192.0.2.100/24").with("accept_mode: true")],
     );
     a.wait_state("VI_8", "MASTER", Duration::from_secs(3))
@@ -375,9 +354,9 @@ fn link_down_moves_the_master_to_fault_and_link_up_recovers() {
     if skip_unless_root() {
         return;
     }
-    let lab = Lab::new("ld", 3);
-    let a = lab.agent(0, "1s", &[Inst::v4("VI_6", 6, 150, "192.0.2.100/24")]);
-    let b = lab.agent(1, "1s", &[Inst::v4("VI_6", 6, 100, "192.0.2.100/24")]);
+    let lab = AgentLab::new("ld", 3);
+    let a = lab.start(0, "1s", "", &[Inst::v4("VI_6", 6, 150, "192.0.2.100/24")]);
+    let b = lab.start(1, "1s", "", &[Inst::v4("VI_6", 6, 100, "192.0.2.100/24")]);
     a.wait_state("VI_6", "MASTER", Duration::from_secs(3))
         .unwrap();
     b.wait_state("VI_6", "BACKUP", Duration::from_secs(3))

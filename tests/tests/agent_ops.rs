@@ -2,55 +2,11 @@
 //! restart after kill -9 (stale VIPs removed), status output.
 
 use std::os::unix::fs::PermissionsExt as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-use vrrp_tests::agent::{Agent, Inst, render_config};
-use vrrp_tests::topo::{Lan, is_root, unique_prefix, wait_for};
-
-struct Lab {
-    lan: Lan,
-    dir: PathBuf,
-}
-
-impl Lab {
-    fn new(tag: &str, hosts: usize) -> Lab {
-        let lan = Lan::new(&unique_prefix(tag), hosts).expect("topology");
-        // Scripts must be root-owned and not writable by others, in a directory that is too.
-        let dir = PathBuf::from("/run").join(format!("vrrp-test-{}", lan.prefix));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        Lab { lan, dir }
-    }
-
-    fn host_dir(&self, host: usize) -> PathBuf {
-        let d = self.dir.join(format!("h{host}"));
-        std::fs::create_dir_all(&d).unwrap();
-        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
-        d
-    }
-
-    fn start(&self, host: usize, global: &str, insts: &[Inst]) -> Agent {
-        let d = self.host_dir(host);
-        Agent::start(
-            &self.lan.hosts[host],
-            &d,
-            &render_config(&d, "1s", global, insts),
-        )
-        .expect("agent start")
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        } else {
-            eprintln!("logs kept in {}", self.dir.display());
-        }
-    }
-}
+use vrrp_tests::agent::{AgentLab, Inst, render_config};
+use vrrp_tests::topo::{is_root, wait_for};
 
 fn script(path: &Path, body: &str) {
     std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
@@ -73,7 +29,7 @@ fn track_script_failure_moves_the_master_and_recovery_moves_it_back() {
     if skip_unless_root() {
         return;
     }
-    let lab = Lab::new("ts", 3);
+    let lab = AgentLab::new("ts", 3);
     let d0 = lab.host_dir(0);
     let flag = d0.join("healthy");
     std::fs::write(&flag, "").unwrap();
@@ -85,10 +41,11 @@ fn track_script_failure_moves_the_master_and_recovery_moves_it_back() {
     );
     let a = lab.start(
         0,
+        "1s",
         &global,
         &[Inst::v4("VI_1", 1, 150, "192.0.2.100/24").with("track:\n      scripts: [{name: chk}]")],
     );
-    let b = lab.start(1, "", &[Inst::v4("VI_1", 1, 100, "192.0.2.100/24")]);
+    let b = lab.start(1, "1s", "", &[Inst::v4("VI_1", 1, 100, "192.0.2.100/24")]);
     a.wait_state("VI_1", "MASTER", Duration::from_secs(3))
         .unwrap();
     b.wait_state("VI_1", "BACKUP", Duration::from_secs(3))
@@ -113,7 +70,7 @@ fn notify_scripts_run_with_keepalived_arguments() {
     if skip_unless_root() {
         return;
     }
-    let lab = Lab::new("nt", 2);
+    let lab = AgentLab::new("nt", 2);
     let d0 = lab.host_dir(0);
     let log = d0.join("notify.log");
     let any = d0.join("any.sh");
@@ -122,6 +79,7 @@ fn notify_scripts_run_with_keepalived_arguments() {
     script(&master, &format!("echo master-script >> {}", log.display()));
     let mut a = lab.start(
         0,
+        "1s",
         "",
         &[Inst::v4("VI_2", 2, 150, "192.0.2.100/24").with(&format!(
             "notify:\n      master: [{}]\n      any: [{}]",
@@ -157,8 +115,8 @@ fn sighup_reload_keeps_unchanged_instances_and_refuses_a_broken_file() {
     if skip_unless_root() {
         return;
     }
-    let lab = Lab::new("rl", 2);
-    let a = lab.start(0, "", &[Inst::v4("VI_3", 3, 150, "192.0.2.100/24")]);
+    let lab = AgentLab::new("rl", 2);
+    let a = lab.start(0, "1s", "", &[Inst::v4("VI_3", 3, 150, "192.0.2.100/24")]);
     a.wait_state("VI_3", "MASTER", Duration::from_secs(3))
         .unwrap();
     let before = a.instance("VI_3").unwrap();
@@ -205,8 +163,8 @@ fn restart_after_kill_9_removes_stale_vips_before_electing() {
     if skip_unless_root() {
         return;
     }
-    let lab = Lab::new("rs", 2);
-    let a = lab.start(0, "", &[Inst::v4("VI_5", 5, 150, "192.0.2.100/24")]);
+    let lab = AgentLab::new("rs", 2);
+    let a = lab.start(0, "1s", "", &[Inst::v4("VI_5", 5, 150, "192.0.2.100/24")]);
     a.wait_state("VI_5", "MASTER", Duration::from_secs(3))
         .unwrap();
     a.proc.signal(libc::SIGKILL);
@@ -219,10 +177,10 @@ fn restart_after_kill_9_removes_stale_vips_before_electing() {
         "VIP not left behind"
     );
     // Restart as a Backup-only node (priority lower than a running peer): the stale VIP must go.
-    let b = lab.start(1, "", &[Inst::v4("VI_5", 5, 200, "192.0.2.100/24")]);
+    let b = lab.start(1, "1s", "", &[Inst::v4("VI_5", 5, 200, "192.0.2.100/24")]);
     b.wait_state("VI_5", "MASTER", Duration::from_secs(3))
         .unwrap();
-    let a = lab.start(0, "", &[Inst::v4("VI_5", 5, 100, "192.0.2.100/24")]);
+    let a = lab.start(0, "1s", "", &[Inst::v4("VI_5", 5, 100, "192.0.2.100/24")]);
     a.wait_state("VI_5", "BACKUP", Duration::from_secs(3))
         .unwrap();
     assert!(
@@ -243,8 +201,8 @@ fn status_command_shows_state_priority_and_counters() {
     if skip_unless_root() {
         return;
     }
-    let lab = Lab::new("ss", 2);
-    let a = lab.start(0, "", &[Inst::v4("VI_6", 6, 150, "192.0.2.100/24")]);
+    let lab = AgentLab::new("ss", 2);
+    let a = lab.start(0, "1s", "", &[Inst::v4("VI_6", 6, 150, "192.0.2.100/24")]);
     a.wait_state("VI_6", "MASTER", Duration::from_secs(3))
         .unwrap();
     let bin = vrrp_tests::agent::agent_binary();

@@ -75,6 +75,11 @@ fn lab() -> Result<()> {
     let etc = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../etc/lab");
     std::fs::create_dir_all("/run/vrrp-lab")?;
     let res = demo(&etc);
+    if res.is_ok() {
+        let _ = std::fs::remove_dir_all("/run/vrrp-lab");
+    } else {
+        println!("agent logs kept in /run/vrrp-lab");
+    }
     println!("\n== teardown: agents stopped, namespaces deleted");
     res
 }

@@ -192,6 +192,21 @@ impl InstanceRt {
             .map_or(State::Fault, VirtualRouter::state)
     }
 
+    /// The v2 authentication as on the wire: a simple-text password is zero-padded to 8 bytes
+    /// (RFC 3768 §5.3.10).
+    pub fn auth(&self) -> Auth {
+        match &self.cfg.authentication {
+            config::Authentication::None => Auth::None,
+            config::Authentication::Pass { password } => {
+                let mut pw = [0u8; 8];
+                let b = password.as_bytes();
+                let n = b.len().min(8);
+                pw[..n].copy_from_slice(&b[..n]);
+                Auth::SimpleText(pw)
+            }
+        }
+    }
+
     /// Encodes one advert with `priority` into `out` (RFC 5798 §5.1/§5.2, RFC 3768 §5) and
     /// returns its length. Destination: the VRRP group (multicast).
     pub fn encode_advert(
@@ -204,15 +219,7 @@ impl InstanceRt {
         let interval = interval_centis(self.cfg.advert_interval.0)?;
         let version = match self.cfg.version {
             config::Version::V2 => VersionFields::V2 {
-                auth: match &self.cfg.authentication {
-                    config::Authentication::None => Auth::None,
-                    config::Authentication::Pass { password } => {
-                        let mut pw = [0u8; 8];
-                        let b = password.as_bytes();
-                        pw[..b.len().min(8)].copy_from_slice(&b[..b.len().min(8)]);
-                        Auth::SimpleText(pw)
-                    }
-                },
+                auth: self.auth(),
                 adver_int_s: interval
                     .whole_secs()
                     .ok_or_else(|| anyhow!("v2 interval not whole seconds"))?,

@@ -10,7 +10,7 @@ use futures_util::StreamExt as _;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use vrrp_common::maps::{ROUTER_FLAG_V3_CSUM_AS_V2, Role as DpRole};
-use vrrp_common::packet::{self, Addrs, Auth, ChecksumMode, DecodeCtx, Endpoints, VersionFields};
+use vrrp_common::packet::{self, Addrs, ChecksumMode, DecodeCtx, Endpoints, VersionFields};
 use vrrp_core::{Action, Centis, Family, Input, ReceivedAdvert, Role, State, SyncGroup, Version};
 
 use super::clock::Clock;
@@ -541,16 +541,7 @@ impl Daemon {
             VersionFields::V2 { auth, adver_int_s } => {
                 // RFC 3768 §7.1: the authentication type must match ours, and for simple text
                 // the password must match, else discard.
-                let ours = match &inst.cfg.authentication {
-                    config::Authentication::None => Auth::None,
-                    config::Authentication::Pass { password } => {
-                        let mut pw = [0u8; 8];
-                        let b = password.as_bytes();
-                        pw[..b.len().min(8)].copy_from_slice(&b[..b.len().min(8)]);
-                        Auth::SimpleText(pw)
-                    }
-                };
-                if auth != ours {
+                if auth != inst.auth() {
                     inst.rx_dropped += 1;
                     tracing::warn!(instance = %inst.cfg.name, src = %pkt.src, "v2 advert with a different authentication dropped (RFC 3768 §7.1)");
                     return;

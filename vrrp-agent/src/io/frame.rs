@@ -85,32 +85,10 @@ pub struct AdvertV6 {
     pub dst: Ipv6Addr,
 }
 
-/// One's-complement sum of 16-bit big-endian words (RFC 1071), not yet complemented. An odd
-/// trailing byte is padded with zero.
-fn ones_sum(mut acc: u32, bytes: &[u8]) -> u32 {
-    let (words, rest) = bytes.as_chunks::<2>();
-    for w in words {
-        acc += u32::from(u16::from_be_bytes(*w));
-    }
-    if let [last] = rest {
-        acc += u32::from(*last) << 8;
-    }
-    acc
-}
-
-/// Folds a one's-complement sum and complements it: the value to store in a checksum field.
-fn fold(mut acc: u32) -> u16 {
-    while acc > 0xffff {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    // Fits after folding: acc <= 0xffff.
-    !(acc as u16)
-}
-
-/// The Internet checksum (RFC 1071) of `bytes`. Over a header whose checksum field holds the
-/// right value it returns 0.
+/// The Internet checksum (RFC 1071) of `bytes`, ready for the checksum field. Over a header
+/// whose checksum field holds the right value it returns 0.
 pub fn internet_checksum(bytes: &[u8]) -> u16 {
-    fold(ones_sum(0, bytes))
+    vrrp_common::checksum::checksum(bytes)
 }
 
 fn push_eth(buf: &mut Vec<u8>, dst: Mac, src: Mac, ethertype: u16) {
@@ -278,12 +256,15 @@ pub fn unsolicited_na(vmac: Mac, src: Ipv6Addr, target: Ipv6Addr) -> Vec<u8> {
 
 /// ICMPv6 checksum of `msg` (checksum field zero) with the IPv6 pseudo-header (RFC 8200 §8.1).
 pub fn icmpv6_checksum(src: Ipv6Addr, dst: Ipv6Addr, msg: &[u8]) -> u16 {
-    let mut acc = ones_sum(0, &src.octets());
-    acc = ones_sum(acc, &dst.octets());
     // Upper-layer length as 32 bits; messages here are far below 4 GiB.
-    acc = ones_sum(acc, &(msg.len() as u32).to_be_bytes());
-    acc = ones_sum(acc, &[0, 0, 0, IPPROTO_ICMPV6]);
-    fold(ones_sum(acc, msg))
+    vrrp_common::checksum::pseudo_header_v6(
+        &src.octets(),
+        &dst.octets(),
+        IPPROTO_ICMPV6,
+        msg.len() as u32,
+    )
+    .add_bytes(msg)
+    .finish()
 }
 
 #[cfg(test)]

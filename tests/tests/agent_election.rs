@@ -321,9 +321,11 @@ fn ipv6_master_answers_neighbor_solicitation_with_the_virtual_mac() {
     assert_eq!(dp_counter(&b, "nd_replied"), 0);
 }
 
-// Accept mode (RFC 5798 §6.1): a Master with accept_mode takes packets to the VIP: ping works.
+// Accept mode (RFC 5798 §6.1): a Master with accept_mode takes packets to the VIP (ping
+// works); without it, it still answers ARP for the VIP but does not accept packets addressed to
+// it (no ping reply).
 #[test]
-fn ping_of_the_vip_works_with_accept_mode() {
+fn ping_of_the_vip_works_with_accept_mode_and_not_without() {
     if skip_unless_root() {
         return;
     }
@@ -332,23 +334,33 @@ fn ping_of_the_vip_works_with_accept_mode() {
         0,
         "1s",
         "",
-        &[Inst::v4("VI_8", 8, 150, "192.0.2.100/24").with("accept_mode: true")],
+        &[
+            Inst::v4("VI_8", 8, 150, "192.0.2.100/24").with("accept_mode: true"),
+            Inst::v4("VI_9", 9, 150, "192.0.2.101/24").with("accept_mode: false"),
+        ],
     );
     a.wait_state("VI_8", "MASTER", Duration::from_secs(3))
         .unwrap();
-    let ok = wait_for(Duration::from_secs(3), || {
+    a.wait_state("VI_9", "MASTER", Duration::from_secs(3))
+        .unwrap();
+    let ping = |ip: &str| {
         lab.client()
-            .cmd(&["ping", "-c", "1", "-W", "1", "192.0.2.100"])
-            .status()
-            .ok()?
-            .success()
-            .then_some(())
-    });
-    assert!(ok.is_some(), "no ping reply from the VIP");
+            .cmd(&["ping", "-c", "1", "-W", "1", ip])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let ok = wait_for(Duration::from_secs(3), || ping("192.0.2.100").then_some(()));
+    assert!(ok.is_some(), "no ping reply from the accept-mode VIP");
+    assert_eq!(
+        arping(lab.client(), "192.0.2.101", 1),
+        ["00:00:5E:00:01:09"]
+    );
+    assert!(
+        !ping("192.0.2.101"),
+        "a Master without accept mode answered a ping to its VIP"
+    );
 }
 
-// Interface down (keepalived FAULT): the Master gives up, the Backup takes over; on link up the
-// higher priority preempts again.
 #[test]
 fn link_down_moves_the_master_to_fault_and_link_up_recovers() {
     if skip_unless_root() {

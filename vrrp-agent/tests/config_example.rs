@@ -206,7 +206,10 @@ fn minimal_instance_gets_rfc_and_keepalived_defaults() {
     assert_eq!(i.advert_interval, ConfigDuration::from_secs(1));
     assert!(i.preempt);
     assert_eq!(i.preempt_delay, ConfigDuration::ZERO);
-    assert!(!i.accept_mode);
+    assert!(
+        i.accept_mode,
+        "keepalived's default (accept), which LVS needs"
+    );
     assert_eq!(i.unicast_src, None);
     assert!(i.unicast_peers.is_empty());
     assert_eq!(i.authentication, Authentication::None);

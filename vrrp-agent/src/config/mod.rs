@@ -226,7 +226,10 @@ pub struct Instance {
     /// Wait this long before preempting a lower-priority Master (keepalived preempt_delay,
     /// 0..1000s, default 0).
     pub preempt_delay: ConfigDuration,
-    /// Accept_Mode (RFC 5798 §6.1, default false; keepalived accept / no_accept).
+    /// Accept_Mode (RFC 5798 §6.1; keepalived accept / no_accept). Default true, as keepalived
+    /// without vrrp_strict and as LVS needs (IPVS takes only packets to local addresses). False:
+    /// a non-owner Master answers ARP/ND and forwards for the VIPs but does not install them as
+    /// local addresses, so its stack does not accept packets addressed to them.
     pub accept_mode: bool,
     /// Source address of unicast adverts (keepalived unicast_src_ip).
     #[serde(skip_serializing_if = "Option::is_none")]

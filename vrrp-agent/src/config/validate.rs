@@ -870,7 +870,7 @@ impl Validator<'_> {
             preempt,
             preempt_delay,
             // RFC 5798 §6.1: the address owner always accepts packets for its addresses.
-            accept_mode: r.accept_mode.unwrap_or(false) || address_owner,
+            accept_mode: r.accept_mode.unwrap_or(true) || address_owner,
             unicast_src,
             unicast_peers,
             authentication,

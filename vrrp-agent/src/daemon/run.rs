@@ -842,6 +842,12 @@ impl Daemon {
 
     async fn set_vips(&mut self, i: usize, add: bool) {
         let inst = &self.instances[i];
+        // RFC 5798 §6.1 Accept_Mode false: the Master must not accept packets addressed to the
+        // VIPs (unless it owns them), so they are not made local addresses at all; XDP still
+        // answers ARP/ND for them and frames to the virtual MAC are still forwarded.
+        if !inst.cfg.accept_mode && !inst.cfg.address_owner {
+            return;
+        }
         let name = inst.cfg.name.clone();
         let mut todo = Vec::new();
         for v in instance::installed(&inst.cfg) {

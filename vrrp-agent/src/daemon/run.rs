@@ -46,6 +46,60 @@ struct ScriptRt {
     task: tokio::task::JoinHandle<()>,
 }
 
+/// A change of VIPs for the VIP worker.
+enum VipJob {
+    Set {
+        instance: String,
+        add: bool,
+        vips: Vec<(String, config::VirtualAddress)>,
+    },
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
+/// Adds and removes VIPs by rtnetlink, one job after the other, off the event loop.
+fn spawn_vip_worker(nl: Netlink) -> mpsc::UnboundedSender<VipJob> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<VipJob>();
+    tokio::spawn(async move {
+        while let Some(job) = rx.recv().await {
+            let (instance, add, vips) = match job {
+                VipJob::Flush(done) => {
+                    let _ = done.send(());
+                    continue;
+                }
+                VipJob::Set {
+                    instance,
+                    add,
+                    vips,
+                } => (instance, add, vips),
+            };
+            for (dev, v) in vips {
+                let index = match nl.link_by_name(&dev).await {
+                    Ok(l) => l.ifindex,
+                    Err(e) => {
+                        tracing::error!(%instance, device = %dev, error = %e, "VIP device");
+                        continue;
+                    }
+                };
+                let res = if add {
+                    let spec = VipSpec {
+                        addr: v.address,
+                        prefix_len: v.prefix,
+                        label: v.label.clone(),
+                        no_prefix_route: false,
+                    };
+                    nl.add_vip(index, &spec).await
+                } else {
+                    nl.del_vip(index, v.address, v.prefix).await
+                };
+                if let Err(e) = res {
+                    tracing::error!(%instance, vip = %v, error = %e, add, "VIP");
+                }
+            }
+        }
+    });
+    tx
+}
+
 /// Something the loop woke up for.
 enum Event {
     Stop(&'static str),
@@ -75,6 +129,7 @@ struct Daemon {
     cfg: Config,
     clock: Clock,
     nl: Netlink,
+    vip_tx: mpsc::UnboundedSender<VipJob>,
     ifaces: BTreeMap<String, IfaceRt>,
     advert_id: u16,
     instances: Vec<InstanceRt>,
@@ -118,6 +173,7 @@ impl Daemon {
             config_path,
             cfg: cfg.clone(),
             clock,
+            vip_tx: spawn_vip_worker(nl.clone()),
             nl,
             ifaces: BTreeMap::new(),
             advert_id: 0,
@@ -750,10 +806,10 @@ impl Daemon {
                     self.announce(i);
                 }
             }
-            Action::AddVips => self.set_vips(i, true).await,
+            Action::AddVips => self.set_vips(i, true),
             Action::RemoveVips => {
                 self.instances[i].announce.stop();
-                self.set_vips(i, false).await;
+                self.set_vips(i, false);
             }
             Action::SetRole(role) => self.set_role(i, role),
             Action::StateChanged(t) => self.on_transition(i, t),
@@ -840,7 +896,9 @@ impl Daemon {
         }
     }
 
-    async fn set_vips(&mut self, i: usize, add: bool) {
+    /// Queues the instance's VIPs to be added or removed by the VIP worker, in order, so the
+    /// event loop never waits for netlink (the advert and the XDP role go out first).
+    fn set_vips(&mut self, i: usize, add: bool) {
         let inst = &self.instances[i];
         // RFC 5798 §6.1 Accept_Mode false: the Master must not accept packets addressed to the
         // VIPs (unless it owns them), so they are not made local addresses at all; XDP still
@@ -848,38 +906,28 @@ impl Daemon {
         if !inst.cfg.accept_mode && !inst.cfg.address_owner {
             return;
         }
-        let name = inst.cfg.name.clone();
-        let mut todo = Vec::new();
-        for v in instance::installed(&inst.cfg) {
-            let dev = v
-                .device
-                .clone()
-                .unwrap_or_else(|| inst.cfg.interface.clone());
-            todo.push((dev, v.clone()));
-        }
-        for (dev, v) in todo {
-            let index = match self.ifaces.get(&dev) {
-                Some(f) => Some(f.index),
-                None => self.nl.link_by_name(&dev).await.ok().map(|l| l.ifindex),
-            };
-            let Some(index) = index else {
-                tracing::error!(instance = %name, device = %dev, "VIP device not found");
-                continue;
-            };
-            let res = if add {
-                let spec = VipSpec {
-                    addr: v.address,
-                    prefix_len: v.prefix,
-                    label: v.label.clone(),
-                    no_prefix_route: false,
-                };
-                self.nl.add_vip(index, &spec).await
-            } else {
-                self.nl.del_vip(index, v.address, v.prefix).await
-            };
-            if let Err(e) = res {
-                tracing::error!(instance = %name, vip = %v, error = %e, add, "VIP");
-            }
+        let vips = instance::installed(&inst.cfg)
+            .map(|v| {
+                (
+                    v.device
+                        .clone()
+                        .unwrap_or_else(|| inst.cfg.interface.clone()),
+                    v.clone(),
+                )
+            })
+            .collect();
+        let _ = self.vip_tx.send(VipJob::Set {
+            instance: inst.cfg.name.clone(),
+            add,
+            vips,
+        });
+    }
+
+    /// Waits until every queued VIP change is done.
+    async fn flush_vips(&self) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.vip_tx.send(VipJob::Flush(tx)).is_ok() {
+            let _ = rx.await;
         }
     }
 
@@ -1078,6 +1126,8 @@ impl Daemon {
         for i in 0..self.instances.len() {
             self.stop_instance(i, now).await;
         }
+        // Every VIP removal must be done before the process exits.
+        self.flush_vips().await;
         for (_, s) in std::mem::take(&mut self.scripts) {
             s.task.abort();
         }

@@ -1,0 +1,210 @@
+//! Failover timing of vrrp-agent, measured on the wire: two agents and an observer on a bridge
+//! in namespaces; the observer captures every advert; the Master is stopped (SIGTERM: priority-0
+//! advert, RFC 5798 §6.4.3) or killed (SIGKILL: silence); the figure is the gap between the last
+//! advert of the old Master and the first advert of the new one, next to the RFC 5798 §6.4.2
+//! bound (Skew_Time after a priority-0 advert, Master_Down_Interval after silence).
+//! `--quick`: 3 runs per cell at 100 ms and 10 ms (CI keeps the harness alive); default: 20
+//! runs per cell at 1 s, 100 ms and 10 ms. Prints figures; never fails on a threshold.
+
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use vrrp_tests::agent::{AgentLab, Inst};
+use vrrp_tests::topo::{Proc, is_root};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    Graceful,
+    Kill,
+}
+
+/// RFC 5798 §6.1 (exact microseconds): Skew_Time and Master_Down_Interval for a Backup of
+/// priority `prio` with adverts every `interval_us`.
+fn bounds(interval_us: u64, prio: u64) -> (u64, u64) {
+    let skew = (256 - prio) * interval_us / 256;
+    (skew, 3 * interval_us + skew)
+}
+
+/// One run: the gap in microseconds between the old Master's last advert and the new Master's
+/// first, from the observer's capture.
+fn run_once(interval: &str, interval_us: u64, failure: Failure) -> Result<u64> {
+    let lab = AgentLab::new("bf", 3);
+    let obs = lab.host_dir(2);
+    let pcap = obs.join("cap.pcap");
+    let pcap_s = pcap.to_string_lossy().into_owned();
+    let mut cap = Proc::spawn(
+        lab.client(),
+        &[
+            "tcpdump",
+            "-Z",
+            "root",
+            "-U",
+            "--immediate-mode",
+            "-n",
+            "-i",
+            "eth0",
+            "-w",
+            &pcap_s,
+            "ip proto 112",
+        ],
+        &obs.join("tcpdump.log"),
+    )?;
+    std::thread::sleep(Duration::from_millis(300));
+    let inst = |p| Inst::v4("VI", 51, p, "192.0.2.100/24").interval(interval);
+    let a = lab.start(0, "1s", "", &[inst(150)]);
+    let b = lab.start(1, "1s", "", &[inst(100)]);
+    a.wait_state("VI", "MASTER", Duration::from_secs(10))?;
+    b.wait_state("VI", "BACKUP", Duration::from_secs(2))?;
+    std::thread::sleep(Duration::from_micros(interval_us * 3).max(Duration::from_millis(200)));
+    a.proc.signal(if failure == Failure::Graceful {
+        libc::SIGTERM
+    } else {
+        libc::SIGKILL
+    });
+    b.wait_state(
+        "VI",
+        "MASTER",
+        Duration::from_micros(interval_us * 5) + Duration::from_secs(2),
+    )?;
+    std::thread::sleep(Duration::from_micros(interval_us * 2).max(Duration::from_millis(100)));
+    cap.signal(libc::SIGINT);
+    cap.wait_exit(Duration::from_secs(5))?;
+    let out = std::process::Command::new("tshark")
+        .args([
+            "-r",
+            &pcap_s,
+            "-T",
+            "fields",
+            "-E",
+            "separator=,",
+            "-e",
+            "frame.time_epoch",
+            "-e",
+            "ip.src",
+            "-e",
+            "vrrp.prio",
+        ])
+        .output()
+        .context("tshark")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut frames = Vec::new();
+    for l in text.lines() {
+        let f: Vec<&str> = l.split(',').collect();
+        if f.len() == 3 {
+            // Epoch seconds with nanosecond digits: to microseconds without float rounding.
+            let (s, frac) = f[0].split_once('.').unwrap_or((f[0], "0"));
+            let us = s.parse::<u64>()? * 1_000_000 + format!("{frac:0<6}")[..6].parse::<u64>()?;
+            frames.push((us, f[1].to_string(), f[2].parse::<u8>().unwrap_or(0)));
+        }
+    }
+    let last_old = frames
+        .iter()
+        .filter(|f| f.1 == "192.0.2.10")
+        .map(|f| f.0)
+        .max();
+    let last_old = last_old.ok_or_else(|| {
+        anyhow!(
+            "no advert from the old Master captured: {text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })?;
+    let first_new = frames
+        .iter()
+        .filter(|f| f.1 == "192.0.2.11" && f.0 > last_old)
+        .map(|f| f.0)
+        .min();
+    let first_new = first_new.ok_or_else(|| {
+        anyhow!(
+            "no advert from the new Master captured: {text} tcpdump: {}",
+            cap.log_text()
+        )
+    })?;
+    if failure == Failure::Graceful && !frames.iter().any(|f| f.1 == "192.0.2.10" && f.2 == 0) {
+        bail!("no priority-0 advert captured");
+    }
+    Ok(first_new - last_old)
+}
+
+fn pct(sorted: &[u64], p: f64) -> u64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn ms(us: u64) -> String {
+    format!("{:.3}", us as f64 / 1000.0)
+}
+
+fn main() -> std::process::ExitCode {
+    match bench() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench-failover: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn bench() -> Result<()> {
+    if !is_root() {
+        bail!("needs root (network namespaces, XDP)");
+    }
+    let quick = std::env::args().any(|a| a == "--quick");
+    let runs = if quick { 3 } else { 20 };
+    let intervals: &[(&str, u64)] = if quick {
+        &[("100ms", 100_000), ("10ms", 10_000)]
+    } else {
+        &[("1s", 1_000_000), ("100ms", 100_000), ("10ms", 10_000)]
+    };
+    println!(
+        "## Failover on the wire: last advert of the old Master -> first advert of the new one\n"
+    );
+    println!(
+        "Machine: {} cores, kernel {}; two agents and an observer on a bridge in network namespaces (veth, generic XDP); {runs} runs per row; Backup priority 100.\n",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .unwrap_or_default()
+            .trim()
+    );
+    println!(
+        "| advert interval | failure | RFC bound ms | min ms | median ms | p95 ms | max ms | median - bound ms |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    for &(name, us) in intervals {
+        for failure in [Failure::Graceful, Failure::Kill] {
+            let (skew, mdi) = bounds(us, 100);
+            let bound = if failure == Failure::Graceful {
+                skew
+            } else {
+                mdi
+            };
+            let mut gaps = Vec::new();
+            for _ in 0..runs {
+                match run_once(name, us, failure) {
+                    Ok(g) => gaps.push(g),
+                    Err(e) => eprintln!("run failed: {e:#}"),
+                }
+            }
+            gaps.sort_unstable();
+            let label = if failure == Failure::Graceful {
+                "SIGTERM (priority 0)"
+            } else {
+                "kill -9 (silence)"
+            };
+            if gaps.is_empty() {
+                println!("| {name} | {label} | {} | - | - | - | - | - |", ms(bound));
+                continue;
+            }
+            let med = pct(&gaps, 0.5);
+            println!(
+                "| {name} | {label} | {} | {} | {} | {} | {} | {:+.3} |",
+                ms(bound),
+                ms(gaps[0]),
+                ms(med),
+                ms(pct(&gaps, 0.95)),
+                ms(*gaps.last().unwrap_or(&0)),
+                (med as f64 - bound as f64) / 1000.0
+            );
+        }
+    }
+    Ok(())
+}

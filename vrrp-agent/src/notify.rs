@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::health::script::{ScriptOutcome, run_with_timeout};
+use crate::health::script::{RunAs, ScriptOutcome, run_as_with_timeout};
 
 /// The state names keepalived passes to notify scripts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,12 +92,13 @@ pub struct Notifier {
 }
 
 impl Notifier {
-    /// Starts the background task. `fifo`: keepalived `notify_fifo`; `timeout`: per script run.
-    pub fn spawn(fifo: Option<PathBuf>, timeout: Duration) -> Notifier {
+    /// Starts the background task. `fifo`: keepalived `notify_fifo`; `timeout`: per script run;
+    /// `run_as`: keepalived `script_user` (None: root).
+    pub fn spawn(fifo: Option<PathBuf>, timeout: Duration, run_as: Option<RunAs>) -> Notifier {
         let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
         tokio::spawn(async move {
             while let Some(job) = rx.recv().await {
-                run_job(&job, fifo.as_deref(), timeout).await;
+                run_job(&job, fifo.as_deref(), timeout, run_as).await;
             }
         });
         Notifier { tx }
@@ -113,7 +114,12 @@ impl Notifier {
     }
 }
 
-async fn run_job(job: &Job, fifo: Option<&std::path::Path>, timeout: Duration) {
+async fn run_job(
+    job: &Job,
+    fifo: Option<&std::path::Path>,
+    timeout: Duration,
+    run_as: Option<RunAs>,
+) {
     let n = &job.note;
     if let Some(path) = fifo {
         write_fifo(path, &n.fifo_line());
@@ -125,7 +131,7 @@ async fn run_job(job: &Job, fifo: Option<&std::path::Path>, timeout: Duration) {
         NotifyState::Stop => &job.scripts.stop,
     };
     if let Some(argv) = specific {
-        report(argv, run_with_timeout(argv, timeout).await, n);
+        report(argv, run_as_with_timeout(argv, timeout, run_as).await, n);
     }
     if let Some(argv) = &job.scripts.any {
         let mut full = argv.clone();
@@ -135,7 +141,7 @@ async fn run_job(job: &Job, fifo: Option<&std::path::Path>, timeout: Duration) {
             n.state.as_str().to_string(),
             n.priority.to_string(),
         ]);
-        report(&full, run_with_timeout(&full, timeout).await, n);
+        report(&full, run_as_with_timeout(&full, timeout, run_as).await, n);
     }
 }
 
@@ -193,7 +199,7 @@ mod tests {
             stop: None,
             any: Some(sh(&format!("echo \"any $*\" >> {}", log.display()))),
         };
-        let notifier = Notifier::spawn(None, Duration::from_secs(5));
+        let notifier = Notifier::spawn(None, Duration::from_secs(5), None);
         let note = |state, priority| Notification {
             kind: NotifyKind::Instance,
             name: "VI_1".into(),

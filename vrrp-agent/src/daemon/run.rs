@@ -18,7 +18,7 @@ use super::instance::{self, InstanceRt, proto_family};
 use super::status::{InstanceStatus, InterfaceStatus, Status, TransitionStatus};
 use crate::config::{self, Config};
 use crate::control::{self, ControlCommand, ControlRequest};
-use crate::health::script::{check_script_security, run_with_timeout};
+use crate::health::script::{check_script_security, resolve_user, run_as_with_timeout};
 use crate::health::track::{RiseFall, Tracked, verdict};
 use crate::io::frame;
 use crate::io::netlink::{LinkEvent, LinkEvents, Netlink, VipSpec};
@@ -161,7 +161,15 @@ impl Daemon {
         let (ctl_tx, ctl_rx) = mpsc::channel(16);
         let ctl = control::serve(&cfg.global.control_socket, ctl_tx)?;
         let (script_tx, script_rx) = mpsc::unbounded_channel();
-        let notifier = Notifier::spawn(cfg.global.notify_fifo.clone(), Duration::from_secs(30));
+        let script_user = match &cfg.global.script_user {
+            Some(u) => Some(resolve_user(u).map_err(|e| anyhow!("global.script_user: {e}"))?),
+            None => None,
+        };
+        let notifier = Notifier::spawn(
+            cfg.global.notify_fifo.clone(),
+            Duration::from_secs(30),
+            script_user,
+        );
         let links = Some(
             LinkEvents::subscribe()
                 .context("subscribe to link events")?
@@ -392,6 +400,11 @@ impl Daemon {
             {
                 check_script_security(prog).map_err(|e| anyhow!("script {}: {e}", s.name))?;
             }
+            // keepalived: a script's own user, else global script_user, else root.
+            let run_as = match s.user.as_ref().or(self.cfg.global.script_user.as_ref()) {
+                Some(u) => Some(resolve_user(u).map_err(|e| anyhow!("script {}: {e}", s.name))?),
+                None => None,
+            };
             let tx = self.script_tx.clone();
             let (name, argv, interval, timeout) =
                 (s.name.clone(), s.command.clone(), s.interval.0, s.timeout.0);
@@ -400,7 +413,7 @@ impl Daemon {
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
                     tick.tick().await;
-                    let ok = run_with_timeout(&argv, timeout).await.success();
+                    let ok = run_as_with_timeout(&argv, timeout, run_as).await.success();
                     if tx.send((name.clone(), ok)).is_err() {
                         return;
                     }

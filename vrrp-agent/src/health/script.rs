@@ -91,9 +91,38 @@ impl ScriptOutcome {
     }
 }
 
-/// Runs `argv` in a new process group with stdin/stdout closed, waits at most `timeout`, and
-/// kills the whole group (SIGKILL) if it overruns, so grandchildren do not linger either.
+/// The user a script runs as (keepalived `script_user`, or a script's own `user`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunAs {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// Looks a user up in the passwd database: its uid and primary gid.
+pub fn resolve_user(name: &str) -> Result<RunAs, String> {
+    match nix::unistd::User::from_name(name) {
+        Ok(Some(u)) => Ok(RunAs {
+            uid: u.uid.as_raw(),
+            gid: u.gid.as_raw(),
+        }),
+        Ok(None) => Err(format!("user {name:?} does not exist")),
+        Err(e) => Err(format!("user {name:?}: {e}")),
+    }
+}
+
+/// Runs `argv` as root; see [`run_as_with_timeout`].
 pub async fn run_with_timeout(argv: &[String], timeout: Duration) -> ScriptOutcome {
+    run_as_with_timeout(argv, timeout, None).await
+}
+
+/// Runs `argv` (as `run_as` when given) in a new process group with stdin/stdout closed, waits at
+/// most `timeout`, and kills the whole group (SIGKILL) if it overruns, so grandchildren do not
+/// linger either.
+pub async fn run_as_with_timeout(
+    argv: &[String],
+    timeout: Duration,
+    run_as: Option<RunAs>,
+) -> ScriptOutcome {
     let Some((prog, args)) = argv.split_first() else {
         return ScriptOutcome::SpawnFailed("empty command".into());
     };
@@ -104,6 +133,9 @@ pub async fn run_with_timeout(argv: &[String], timeout: Duration) -> ScriptOutco
         .stderr(Stdio::null())
         .process_group(0)
         .kill_on_drop(true);
+    if let Some(u) = run_as {
+        cmd.gid(u.gid).uid(u.uid);
+    }
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => return ScriptOutcome::SpawnFailed(format!("{prog}: {e}")),
@@ -181,6 +213,26 @@ mod tests {
         );
         tokio::time::sleep(Duration::from_millis(2500)).await;
         assert!(!marker.exists(), "grandchild survived the group kill");
+    }
+
+    #[tokio::test]
+    async fn scripts_run_as_the_configured_user() {
+        if nix::unistd::geteuid().as_raw() != 0 {
+            eprintln!("SKIP: needs root to change user");
+            return;
+        }
+        let nobody = resolve_user("nobody").unwrap();
+        assert_ne!(nobody.uid, 0);
+        let test = format!("test $(id -u) = {}", nobody.uid);
+        assert_eq!(
+            run_as_with_timeout(&sh(&test), Duration::from_secs(5), Some(nobody)).await,
+            ScriptOutcome::Exited(0)
+        );
+        assert_eq!(
+            run_with_timeout(&sh(&test), Duration::from_secs(5)).await,
+            ScriptOutcome::Exited(1)
+        );
+        assert!(resolve_user("no-such-user-xyz").is_err());
     }
 
     #[tokio::test]

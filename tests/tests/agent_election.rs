@@ -388,3 +388,65 @@ fn link_down_moves_the_master_to_fault_and_link_up_recovers() {
     b.wait_state("VI_6", "BACKUP", Duration::from_secs(2))
         .unwrap();
 }
+
+// keepalived unicast_peer: adverts go to the configured peers only (raw IP socket, TTL 255) and
+// are accepted only from them; election and failover work as with multicast.
+#[test]
+fn unicast_peers_elect_and_fail_over() {
+    if skip_unless_root() {
+        return;
+    }
+    let lab = AgentLab::new("uc", 3);
+    let a = lab.start(
+        0,
+        "1s",
+        "",
+        &[Inst::v4("VI_U", 21, 150, "192.0.2.100/24").with("unicast_peers: [192.0.2.11]")],
+    );
+    let mut b = lab.start(
+        1,
+        "1s",
+        "",
+        &[Inst::v4("VI_U", 21, 100, "192.0.2.100/24").with("unicast_peers: [192.0.2.10]")],
+    );
+    a.wait_state("VI_U", "MASTER", Duration::from_secs(3))
+        .unwrap();
+    b.wait_state("VI_U", "BACKUP", Duration::from_secs(3))
+        .unwrap();
+    assert_eq!(
+        b.instance("VI_U").unwrap().master_address.as_deref(),
+        Some("192.0.2.10")
+    );
+    // The adverts b receives are addressed to b, none to the VRRP group.
+    let out = lab.lan.hosts[1]
+        .cmd(&[
+            "tshark",
+            "-i",
+            "eth0",
+            "-Q",
+            "-a",
+            "duration:1",
+            "-f",
+            "ip proto 112",
+            "-T",
+            "fields",
+            "-e",
+            "ip.dst",
+        ])
+        .output()
+        .unwrap();
+    let dsts: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert!(dsts.len() >= 5, "adverts seen by the peer: {dsts:?}");
+    assert!(
+        dsts.iter().all(|d| d == "192.0.2.11"),
+        "adverts not unicast to the peer: {dsts:?}"
+    );
+    drop(a);
+    b.wait_state("VI_U", "MASTER", Duration::from_secs(2))
+        .unwrap();
+    b.proc.signal(libc::SIGTERM);
+    b.proc.wait_exit(Duration::from_secs(5)).unwrap();
+}

@@ -450,3 +450,41 @@ fn unicast_peers_elect_and_fail_over() {
     b.proc.signal(libc::SIGTERM);
     b.proc.wait_exit(Duration::from_secs(5)).unwrap();
 }
+
+// Fast adverts (RFC 5798 §5.2.7: 10 ms is the smallest v3 interval), IPv4 and IPv6 side by side:
+// Master_Down_Interval = 3 × 10 ms + (256 − 100) × 10 ms / 256 = 36.09 ms.
+#[test]
+fn ten_millisecond_adverts_fail_over_within_master_down_interval_v4_and_v6() {
+    if skip_unless_root() {
+        return;
+    }
+    let lab = AgentLab::new("fa", 3);
+    let insts = |p| {
+        [
+            Inst::v4("F4", 31, p, "192.0.2.100/24").interval("10ms"),
+            Inst::v4("F6", 32, p, "2001:db8::100/64").interval("10ms"),
+        ]
+    };
+    let a = lab.start(0, "200ms", "", &insts(150));
+    let b = lab.start(1, "200ms", "", &insts(100));
+    for n in ["F4", "F6"] {
+        a.wait_state(n, "MASTER", Duration::from_secs(2)).unwrap();
+        b.wait_state(n, "BACKUP", Duration::from_secs(2)).unwrap();
+    }
+    // Stable for 100 intervals: no spurious transition on the Backup.
+    let before = b.status().unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    let after = b.status().unwrap();
+    for (x, y) in before.instances.iter().zip(&after.instances) {
+        assert_eq!(x.last_transition, y.last_transition, "{} flapped", x.name);
+    }
+    let mdi = Duration::from_micros(36_093);
+    let t0 = Instant::now();
+    a.proc.signal(libc::SIGKILL);
+    for n in ["F4", "F6"] {
+        b.wait_state(n, "MASTER", Duration::from_secs(1)).unwrap();
+    }
+    let took = t0.elapsed();
+    eprintln!("both families taken over {took:?} after kill -9 (Master_Down_Interval {mdi:?})");
+    assert!(took <= mdi + TOLERANCE, "took {took:?}");
+}

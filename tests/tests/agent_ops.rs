@@ -232,3 +232,80 @@ fn status_command_shows_state_priority_and_counters() {
             > 0
     );
 }
+
+// keepalived track_file: the file's integer times the weight is added to the priority; with
+// weight 0 a non-zero value means FAULT.
+#[test]
+fn track_file_lowers_priority_and_weight_zero_faults() {
+    if skip_unless_root() {
+        return;
+    }
+    let lab = AgentLab::new("tf", 2);
+    let d0 = lab.host_dir(0);
+    let (w, z) = (d0.join("weighted"), d0.join("fatal"));
+    std::fs::write(&w, "0\n").unwrap();
+    std::fs::write(&z, "0\n").unwrap();
+    let a = lab.start(
+        0,
+        "1s",
+        "",
+        &[Inst::v4("VI_F", 11, 150, "192.0.2.100/24").with(&format!(
+            "track:\n      files: [{{path: {}, weight: -10}}, {{path: {}, weight: 0}}]",
+            w.display(),
+            z.display()
+        ))],
+    );
+    a.wait_state("VI_F", "MASTER", Duration::from_secs(3))
+        .unwrap();
+    std::fs::write(&w, "3\n").unwrap();
+    let got = wait_for(Duration::from_secs(3), || {
+        (a.instance("VI_F").ok()?.effective_priority == 120).then_some(())
+    });
+    assert!(
+        got.is_some(),
+        "priority not lowered: {:?}",
+        a.instance("VI_F")
+    );
+    std::fs::write(&z, "1\n").unwrap();
+    a.wait_state("VI_F", "FAULT", Duration::from_secs(3))
+        .unwrap();
+    std::fs::write(&z, "0\n").unwrap();
+    a.wait_state("VI_F", "MASTER", Duration::from_secs(3))
+        .unwrap();
+}
+
+// keepalived vrrp_sync_group: members move together. A link down of the interface that only
+// one member tracks puts that member in FAULT and the group with it; both recover together.
+#[test]
+fn sync_group_members_fault_and_recover_together() {
+    if skip_unless_root() {
+        return;
+    }
+    let lab = AgentLab::new("sg", 2);
+    // A second interface on host 0 for the tracked link: a veth pair inside the namespace.
+    let h0 = &lab.lan.hosts[0];
+    h0.exec(&[
+        "ip", "link", "add", "trk0", "type", "veth", "peer", "name", "trk1",
+    ])
+    .unwrap();
+    h0.exec(&["ip", "link", "set", "trk0", "up"]).unwrap();
+    h0.exec(&["ip", "link", "set", "trk1", "up"]).unwrap();
+    let global = "sync_groups:\n  SG:\n    instances: [A, B]\n";
+    let a = lab.start(
+        0,
+        "1s",
+        global,
+        &[
+            Inst::v4("A", 41, 150, "192.0.2.100/24").with("track:\n      interfaces: [trk0]"),
+            Inst::v4("B", 42, 150, "192.0.2.101/24"),
+        ],
+    );
+    a.wait_state("A", "MASTER", Duration::from_secs(3)).unwrap();
+    a.wait_state("B", "MASTER", Duration::from_secs(3)).unwrap();
+    h0.exec(&["ip", "link", "set", "trk1", "down"]).unwrap();
+    a.wait_state("A", "FAULT", Duration::from_secs(3)).unwrap();
+    a.wait_state("B", "FAULT", Duration::from_secs(3)).unwrap();
+    h0.exec(&["ip", "link", "set", "trk1", "up"]).unwrap();
+    a.wait_state("A", "MASTER", Duration::from_secs(3)).unwrap();
+    a.wait_state("B", "MASTER", Duration::from_secs(3)).unwrap();
+}

@@ -32,6 +32,7 @@ pub fn agent_binary() -> PathBuf {
 #[derive(Clone, Debug)]
 pub struct Inst {
     pub name: String,
+    pub interface: String,
     pub vrid: u8,
     pub version: u8,
     pub priority: u8,
@@ -46,6 +47,7 @@ impl Inst {
     pub fn v4(name: &str, vrid: u8, priority: u8, vip: &str) -> Inst {
         Inst {
             name: name.into(),
+            interface: "eth0".into(),
             vrid,
             version: 3,
             priority,
@@ -57,6 +59,11 @@ impl Inst {
 
     pub fn interval(mut self, i: &str) -> Inst {
         self.interval = i.into();
+        self
+    }
+
+    pub fn on(mut self, interface: &str) -> Inst {
+        self.interface = interface.into();
         self
     }
 
@@ -95,8 +102,8 @@ pub fn render_config(dir: &Path, deadman: &str, extra_global: &str, insts: &[Ins
         let _ = writeln!(s, "  {}:", i.name);
         let _ = writeln!(
             s,
-            "    interface: eth0\n    vrid: {}\n    version: {}",
-            i.vrid, i.version
+            "    interface: {}\n    vrid: {}\n    version: {}",
+            i.interface, i.vrid, i.version
         );
         let _ = writeln!(
             s,

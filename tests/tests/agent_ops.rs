@@ -309,3 +309,43 @@ fn sync_group_members_fault_and_recover_together() {
     a.wait_state("A", "MASTER", Duration::from_secs(3)).unwrap();
     a.wait_state("B", "MASTER", Duration::from_secs(3)).unwrap();
 }
+
+// An interface missing at start is a FAULT with its reason (check only warns); when the
+// interface appears, the instance starts on it without a restart.
+#[test]
+fn an_instance_on_a_missing_interface_starts_when_the_interface_appears() {
+    if skip_unless_root() {
+        return;
+    }
+    let lab = AgentLab::new("mi", 2);
+    let a = lab.start(
+        0,
+        "1s",
+        "",
+        &[
+            Inst::v4("E0", 51, 150, "192.0.2.100/24"),
+            Inst::v4("E1", 52, 150, "198.51.100.100/24").on("lan1"),
+        ],
+    );
+    a.wait_state("E0", "MASTER", Duration::from_secs(3))
+        .unwrap();
+    let e1 = a.instance("E1").unwrap();
+    assert_eq!(e1.state, "FAULT");
+    assert!(
+        e1.fault.as_deref().is_some_and(|f| f.contains("lan1")),
+        "{e1:?}"
+    );
+    let h0 = &lab.lan.hosts[0];
+    h0.exec(&[
+        "ip", "link", "add", "lan1", "type", "veth", "peer", "name", "lan1p",
+    ])
+    .unwrap();
+    h0.exec(&["ip", "addr", "add", "198.51.100.10/24", "dev", "lan1"])
+        .unwrap();
+    h0.exec(&["ip", "link", "set", "lan1p", "up"]).unwrap();
+    h0.exec(&["ip", "link", "set", "lan1", "up"]).unwrap();
+    a.wait_state("E1", "MASTER", Duration::from_secs(3))
+        .unwrap();
+    assert_eq!(a.instance("E1").unwrap().fault, None);
+    assert_eq!(a.state("E0"), "MASTER");
+}

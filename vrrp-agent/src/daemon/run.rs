@@ -279,6 +279,36 @@ impl Daemon {
         self.group_of.push(None);
     }
 
+    /// An interface named `name` is up with `index`: instances that could not start on it (it
+    /// was missing) or that were bound to an earlier interface of that name (deleted and made
+    /// again) are prepared and started afresh.
+    async fn rebind(&mut self, index: u32, name: &str, now: vrrp_core::Instant) {
+        if self.ifaces.get(name).is_some_and(|f| f.index != index) {
+            // The old device is gone; dropping its data plane detaches nothing that still exists.
+            self.ifaces.remove(name);
+        }
+        let stale: Vec<usize> = (0..self.instances.len())
+            .filter(|&i| {
+                let inst = &self.instances[i];
+                inst.cfg.interface == name && (inst.router.is_none() || inst.ifindex != Some(index))
+            })
+            .collect();
+        for i in stale {
+            let mut rt = InstanceRt::new(self.instances[i].cfg.clone());
+            match self.prepare_instance(&mut rt, i).await {
+                Ok(()) => {
+                    tracing::info!(instance = %rt.cfg.name, interface = name, "interface present: instance starts");
+                    self.instances[i] = rt;
+                    self.startup_instance(i, now).await;
+                }
+                Err(e) => {
+                    tracing::error!(instance = %rt.cfg.name, error = %format!("{e:#}"), "instance still in FAULT");
+                    self.instances[i].fault = Some(format!("{e:#}"));
+                }
+            }
+        }
+    }
+
     async fn prepare_instance(&mut self, rt: &mut InstanceRt, idx: usize) -> Result<()> {
         let ifname = rt.cfg.interface.clone();
         self.ensure_iface(&ifname).await?;
@@ -647,6 +677,9 @@ impl Daemon {
                 (ifindex, name, false)
             }
         };
+        if up {
+            self.rebind(index, &name, now).await;
+        }
         let mut changed = false;
         for f in self.ifaces.values_mut() {
             if f.index == index && f.up != up {

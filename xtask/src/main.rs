@@ -179,7 +179,8 @@ fn count_before(line: &str, label: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn demo() -> Result<()> {
+/// The agent and the lab/benchmark binaries, optimised.
+fn build_release() -> Result<()> {
     sh(cargo().args([
         "build",
         "--release",
@@ -187,16 +188,12 @@ fn demo() -> Result<()> {
         "vrrp-agent",
         "--package",
         "vrrp-tests",
-    ]))?;
-    sh(cargo().args([
-        "run",
-        "--release",
-        "--quiet",
-        "--package",
-        "vrrp-tests",
-        "--bin",
-        "lab",
     ]))
+}
+
+fn demo() -> Result<()> {
+    build_release()?;
+    sh(&mut Command::new("target/release/lab"))
 }
 
 fn run_agent(args: &[String]) -> Result<()> {
@@ -212,14 +209,7 @@ fn run_agent(args: &[String]) -> Result<()> {
 }
 
 fn bench(quick: bool) -> Result<()> {
-    sh(cargo().args([
-        "build",
-        "--release",
-        "--package",
-        "vrrp-agent",
-        "--package",
-        "vrrp-tests",
-    ]))?;
+    build_release()?;
     for bin in ["bench-xdp", "bench-failover"] {
         let mut cmd = Command::new(format!("target/release/{bin}"));
         if quick {

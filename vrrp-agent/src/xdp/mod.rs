@@ -16,7 +16,7 @@ use std::{
 
 use aya::{
     Ebpf,
-    maps::{Array, HashMap, PerCpuArray},
+    maps::{Array, HashMap, MapData, PerCpuArray},
     programs::{TestRun, TestRunOptions, Xdp, XdpMode},
 };
 use vrrp_common::{
@@ -335,6 +335,20 @@ impl DataPlane {
         self.array_set(MAP_ROUTERS, router_index(family, vrid), &r)
     }
 
+    /// The VIP hash map `name`, keyed by `K`.
+    fn vips<K: aya::Pod>(
+        &mut self,
+        name: &str,
+        op: &str,
+    ) -> Result<HashMap<&mut MapData, K, VipValue>> {
+        let iface = self.iface.clone();
+        let m = self
+            .ebpf
+            .map_mut(name)
+            .ok_or_else(|| msg(&iface, op, "no map"))?;
+        HashMap::try_from(m).map_err(err(&iface, op))
+    }
+
     /// Makes `vip` a VIP of virtual router `vrid` (of the address's family).
     pub fn add_vip(&mut self, vip: IpAddr, vrid: u8) -> Result<()> {
         let iface = self.iface.clone();
@@ -342,26 +356,15 @@ impl DataPlane {
         let op = format!("add VIP {vip} (VRID {vrid})");
         match vip {
             IpAddr::V4(a) => {
-                let m = self
-                    .ebpf
-                    .map_mut(MAP_VIPS_V4)
-                    .ok_or_else(|| msg(&iface, &op, "no map"))?;
-                let mut h: HashMap<_, Vip4Key, VipValue> =
-                    HashMap::try_from(m).map_err(err(&iface, &op))?;
-                h.insert(&Vip4Key { addr: a.octets() }, &value, 0)
-                    .map_err(err(&iface, &op))
+                self.vips(MAP_VIPS_V4, &op)?
+                    .insert(&Vip4Key { addr: a.octets() }, &value, 0)
             }
             IpAddr::V6(a) => {
-                let m = self
-                    .ebpf
-                    .map_mut(MAP_VIPS_V6)
-                    .ok_or_else(|| msg(&iface, &op, "no map"))?;
-                let mut h: HashMap<_, Vip6Key, VipValue> =
-                    HashMap::try_from(m).map_err(err(&iface, &op))?;
-                h.insert(&Vip6Key { addr: a.octets() }, &value, 0)
-                    .map_err(err(&iface, &op))
+                self.vips(MAP_VIPS_V6, &op)?
+                    .insert(&Vip6Key { addr: a.octets() }, &value, 0)
             }
         }
+        .map_err(err(&iface, &op))
     }
 
     /// Removes `vip`; removing an address that is not a VIP is not an error.
@@ -369,28 +372,15 @@ impl DataPlane {
         let iface = self.iface.clone();
         let op = format!("remove VIP {vip}");
         let r = match vip {
-            IpAddr::V4(a) => {
-                let m = self
-                    .ebpf
-                    .map_mut(MAP_VIPS_V4)
-                    .ok_or_else(|| msg(&iface, &op, "no map"))?;
-                let mut h: HashMap<_, Vip4Key, VipValue> =
-                    HashMap::try_from(m).map_err(err(&iface, &op))?;
-                h.remove(&Vip4Key { addr: a.octets() })
-            }
-            IpAddr::V6(a) => {
-                let m = self
-                    .ebpf
-                    .map_mut(MAP_VIPS_V6)
-                    .ok_or_else(|| msg(&iface, &op, "no map"))?;
-                let mut h: HashMap<_, Vip6Key, VipValue> =
-                    HashMap::try_from(m).map_err(err(&iface, &op))?;
-                h.remove(&Vip6Key { addr: a.octets() })
-            }
+            IpAddr::V4(a) => self
+                .vips::<Vip4Key>(MAP_VIPS_V4, &op)?
+                .remove(&Vip4Key { addr: a.octets() }),
+            IpAddr::V6(a) => self
+                .vips::<Vip6Key>(MAP_VIPS_V6, &op)?
+                .remove(&Vip6Key { addr: a.octets() }),
         };
         match r {
-            Ok(()) => Ok(()),
-            Err(aya::maps::MapError::KeyNotFound) => Ok(()),
+            Ok(()) | Err(aya::maps::MapError::KeyNotFound) => Ok(()),
             Err(e) => Err(err(&iface, &op)(e)),
         }
     }

@@ -13,7 +13,7 @@ use vrrp_common::maps::{ROUTER_FLAG_V3_CSUM_AS_V2, Role as DpRole};
 use vrrp_common::packet::{self, Addrs, ChecksumMode, DecodeCtx, Endpoints, VersionFields};
 use vrrp_core::{Action, Centis, Family, Input, ReceivedAdvert, Role, State, SyncGroup, Version};
 
-use super::clock::Clock;
+use super::clock::{Clock, DeadlineTimer};
 use super::instance::{self, InstanceRt, proto_family};
 use super::status::{InstanceStatus, InterfaceStatus, Status, TransitionStatus};
 use crate::config::{self, Config};
@@ -128,6 +128,7 @@ struct Daemon {
     config_path: PathBuf,
     cfg: Config,
     clock: Clock,
+    timer: DeadlineTimer,
     nl: Netlink,
     vip_tx: mpsc::UnboundedSender<VipJob>,
     ifaces: BTreeMap<String, IfaceRt>,
@@ -181,6 +182,7 @@ impl Daemon {
             config_path,
             cfg: cfg.clone(),
             clock,
+            timer: DeadlineTimer::new().context("timerfd")?,
             vip_tx: spawn_vip_worker(nl.clone()),
             nl,
             ifaces: BTreeMap::new(),
@@ -481,7 +483,7 @@ impl Daemon {
         let mut int = signal(SignalKind::interrupt())?;
         let mut hup = signal(SignalKind::hangup())?;
         loop {
-            let deadline = self.clock.to_tokio(self.next_deadline());
+            let deadline = self.next_deadline();
             let ev = tokio::select! {
                 _ = term.recv() => Event::Stop("SIGTERM"),
                 _ = int.recv() => Event::Stop("SIGINT"),
@@ -491,7 +493,14 @@ impl Daemon {
                 Some(ev) = next_link(&mut self.links) => Event::Link(ev),
                 Some((n, ok)) = self.script_rx.recv() => Event::Script(n, ok),
                 Some(req) = self.ctl_rx.recv() => Event::Control(req),
-                _ = tokio::time::sleep_until(deadline) => Event::Timer,
+                r = self.timer.wait_until(&self.clock, deadline) => match r {
+                    Ok(()) => Event::Timer,
+                    Err(e) => {
+                        tracing::error!(error = %e, "timer");
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                        Event::Timer
+                    }
+                },
             };
             let now = self.clock.now();
             match ev {

@@ -5,7 +5,8 @@
 //! bound (Skew_Time after a priority-0 advert, Master_Down_Interval after silence).
 //! The same runs are made with keepalived 2.2.7 in the same topology, alternating run by run.
 //! `--quick`: 3 runs per cell at 100 ms and 10 ms (CI keeps the harness alive); default: 20
-//! runs per cell at 1 s, 100 ms and 10 ms. Prints figures; never fails on a threshold.
+//! runs per cell at 1 s, 100 ms and 10 ms (`--runs N` to change). Prints figures; never fails
+//! on a threshold.
 
 use std::time::Duration;
 
@@ -199,7 +200,13 @@ fn bench() -> Result<()> {
         bail!("needs root (network namespaces, XDP)");
     }
     let quick = std::env::args().any(|a| a == "--quick");
-    let runs = if quick { 3 } else { 20 };
+    let args: Vec<String> = std::env::args().collect();
+    let runs = args
+        .iter()
+        .position(|a| a == "--runs")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(if quick { 3 } else { 20 });
     let intervals: &[(&str, u64)] = if quick {
         &[("100ms", 100_000), ("10ms", 10_000)]
     } else {

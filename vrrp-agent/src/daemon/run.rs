@@ -564,10 +564,12 @@ impl Daemon {
                 }
                 self.drive(i, now).await;
             }
-            let g = self.instances[i].cfg.garp.clone();
-            let rounds = self.instances[i].announce.take_due(now, &g);
-            for _ in 0..rounds {
-                self.announce(i);
+            if self.instances[i].announce.next().is_some_and(|t| t <= now) {
+                let g = self.instances[i].cfg.garp.clone();
+                let rounds = self.instances[i].announce.take_due(now, &g);
+                for _ in 0..rounds {
+                    self.announce(i);
+                }
             }
         }
     }

@@ -349,3 +349,45 @@ fn an_instance_on_a_missing_interface_starts_when_the_interface_appears() {
     assert_eq!(a.instance("E1").unwrap().fault, None);
     assert_eq!(a.state("E0"), "MASTER");
 }
+
+// Issue 7: adverts due in the same turn of the event loop leave in one sendmmsg. Sixteen
+// instances with the same priority and interval become Master at the same Master_Down deadline
+// (RFC 5798 §6.4.1: same Skew_Time), so their Adver_Timers stay in phase (reset from the
+// deadline, §6.4.3) and each round of sixteen adverts is one system call.
+#[test]
+fn adverts_due_together_leave_in_one_sendmmsg() {
+    if skip_unless_root() {
+        return;
+    }
+    let lab = AgentLab::new("bt", 2);
+    let insts: Vec<Inst> = (1..=16u8)
+        .map(|v| {
+            Inst::v4(
+                &format!("VI_{v}"),
+                v,
+                100,
+                &format!("192.0.2.{}/24", 100 + v),
+            )
+            .interval("50ms")
+        })
+        .collect();
+    let a = lab.start(0, "1s", "", &insts);
+    for v in 1..=16 {
+        a.wait_state(&format!("VI_{v}"), "MASTER", Duration::from_secs(3))
+            .unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let s = a.status().unwrap();
+    let sent: u64 = s.instances.iter().map(|i| i.counters["adverts_sent"]).sum();
+    let iface = &s.interfaces[0];
+    // Every advert left (plus the GARP rounds), none was lost to a full socket buffer.
+    assert!(iface.tx_frames >= sent, "{iface:?} vs {sent} adverts");
+    assert!(s.instances.iter().all(|i| i.counters["tx_errors"] == 0));
+    // Rounds of 16 adverts: at least 8 frames per call on average (GARP rounds are in phase too).
+    assert!(
+        iface.tx_frames >= 8 * iface.tx_syscalls && iface.tx_syscalls > 0,
+        "{} frames in {} calls",
+        iface.tx_frames,
+        iface.tx_syscalls
+    );
+}

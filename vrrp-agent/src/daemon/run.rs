@@ -35,8 +35,21 @@ struct IfaceRt {
     up: bool,
     dp: DataPlane,
     tx: PacketSender,
+    /// Frames (adverts, GARP, NA) built during this turn of the event loop, sent together in one
+    /// `sendmmsg` when the turn ends ([`Daemon::flush_tx`]), in the order they were queued.
+    txq: TxQueue,
     /// Opened on first use by an instance with unicast peers.
     unicast: Option<(UnicastSender, Option<UnicastSender>)>,
+}
+
+/// Frames waiting for the end of the event-loop turn, each with the instance that queued it (to
+/// charge a failed send to it).
+#[derive(Default)]
+struct TxQueue {
+    frames: Vec<(usize, Vec<u8>)>,
+    /// Frames handed to the kernel and `sendmmsg` calls made, since start (for `status`).
+    sent: u64,
+    syscalls: u64,
 }
 
 /// A track script's run-time state.
@@ -261,6 +274,7 @@ impl Daemon {
             up: link.is_up(),
             dp,
             tx,
+            txq: TxQueue::default(),
             unicast: None,
         };
         self.ifaces.insert(name.to_string(), iface);
@@ -528,6 +542,39 @@ impl Daemon {
                 Event::Timer => {}
             }
             self.on_timers(self.clock.now()).await;
+            self.flush_tx();
+        }
+    }
+
+    /// Sends every frame queued during this turn of the event loop: one `sendmmsg` per
+    /// interface, however many instances had an advert due (issue 7: adverts due in the same
+    /// tick leave in one batch). A frame the kernel refused (socket buffer full) is dropped and
+    /// charged to its instance; the protocol tolerates a lost advert (RFC 5798 §6.1: the
+    /// Master_Down_Interval spans three).
+    fn flush_tx(&mut self) {
+        for iface in self.ifaces.values_mut() {
+            if iface.txq.frames.is_empty() {
+                continue;
+            }
+            let frames = std::mem::take(&mut iface.txq.frames);
+            let refs: Vec<&[u8]> = frames.iter().map(|(_, f)| f.as_slice()).collect();
+            let sent = match iface.tx.send_batch(&refs) {
+                Ok(calls) => {
+                    iface.txq.syscalls += calls as u64;
+                    frames.len()
+                }
+                Err(e) => {
+                    iface.txq.syscalls += 1;
+                    tracing::warn!(error = %e, unsent = frames.len() - e.sent, "frames not sent");
+                    e.sent
+                }
+            };
+            iface.txq.sent += sent as u64;
+            for (i, _) in &frames[sent..] {
+                if let Some(inst) = self.instances.get_mut(*i) {
+                    inst.tx_errors += 1;
+                }
+            }
         }
     }
 
@@ -889,13 +936,13 @@ impl Daemon {
             let id = self.advert_id;
             let res = inst
                 .encode_advert(priority, None, &mut self.buf)
-                .and_then(|n| {
-                    let frame = build_advert_frame(inst, id, &self.buf[..n])?;
-                    iface.tx.send(&frame).map_err(|e| anyhow!("{e}"))
-                });
-            if let Err(e) = res {
-                inst.tx_errors += 1;
-                tracing::warn!(instance = %inst.cfg.name, error = %format!("{e:#}"), "advert not sent");
+                .and_then(|n| build_advert_frame(inst, id, &self.buf[..n]));
+            match res {
+                Ok(frame) => iface.txq.frames.push((i, frame)),
+                Err(e) => {
+                    inst.tx_errors += 1;
+                    tracing::warn!(instance = %inst.cfg.name, error = %format!("{e:#}"), "advert not built");
+                }
             }
             return;
         }
@@ -938,7 +985,7 @@ impl Daemon {
     /// (RFC 5798 §6.4.1 (2)/(3), §8.1.2).
     fn announce(&mut self, i: usize) {
         let inst = &mut self.instances[i];
-        let Some(iface) = self.ifaces.get(&inst.cfg.interface) else {
+        let Some(iface) = self.ifaces.get_mut(&inst.cfg.interface) else {
             return;
         };
         for v in instance::installed(&inst.cfg) {
@@ -946,10 +993,7 @@ impl Daemon {
                 IpAddr::V4(a) => frame::gratuitous_arp(inst.vmac, a),
                 IpAddr::V6(a) => frame::unsolicited_na(inst.vmac, a, a),
             };
-            if let Err(e) = iface.tx.send(&frame) {
-                inst.tx_errors += 1;
-                tracing::warn!(instance = %inst.cfg.name, vip = %v.address, error = %e, "announcement not sent");
-            }
+            iface.txq.frames.push((i, frame));
         }
     }
 
@@ -1161,6 +1205,8 @@ impl Daemon {
             r.handle_input(now, Input::Shutdown);
         }
         self.drive(i, now).await;
+        // The priority-0 advert (RFC 5798 §6.4.3) leaves now, before the interface may go.
+        self.flush_tx();
         let inst = &self.instances[i];
         if let Some(iface) = self.ifaces.get_mut(&inst.cfg.interface) {
             let _ = iface.dp.set_router(
@@ -1278,6 +1324,8 @@ impl Daemon {
                             .collect()
                     })
                     .unwrap_or_default(),
+                tx_frames: f.txq.sent,
+                tx_syscalls: f.txq.syscalls,
             })
             .collect();
         Status {

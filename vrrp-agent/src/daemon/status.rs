@@ -56,6 +56,12 @@ pub struct InterfaceStatus {
     pub xdp_mode: String,
     /// Data-plane counters summed over CPUs (only non-zero ones).
     pub counters: BTreeMap<String, u64>,
+    /// Frames the agent sent out of this interface over AF_PACKET, and the `sendmmsg` calls that
+    /// carried them (adverts due in the same event-loop turn share one call).
+    #[serde(default)]
+    pub tx_frames: u64,
+    #[serde(default)]
+    pub tx_syscalls: u64,
 }
 
 impl Status {
@@ -108,8 +114,8 @@ impl Status {
         }
         for d in &self.interfaces {
             s.push_str(&format!(
-                "\ninterface {} (ifindex {}, XDP {})\n",
-                d.name, d.ifindex, d.xdp_mode
+                "\ninterface {} (ifindex {}, XDP {}): {} frames sent in {} sendmmsg calls\n",
+                d.name, d.ifindex, d.xdp_mode, d.tx_frames, d.tx_syscalls
             ));
             for (k, v) in &d.counters {
                 s.push_str(&format!("  {k:<24} {v}\n"));

@@ -157,10 +157,12 @@ impl PacketSender {
         Ok(())
     }
 
-    /// Sends several frames with as few `sendmmsg(2)` calls as possible (one per 1024 frames).
-    /// On failure, [`TxError::sent`] tells how many frames (from the start) left.
-    pub fn send_batch(&self, frames: &[&[u8]]) -> Result<(), TxError> {
+    /// Sends several frames with as few `sendmmsg(2)` calls as possible (one per 1024 frames)
+    /// and returns how many calls it took. On failure, [`TxError::sent`] tells how many frames
+    /// (from the start) left.
+    pub fn send_batch(&self, frames: &[&[u8]]) -> Result<usize, TxError> {
         let mut done = 0;
+        let mut calls = 0;
         while done < frames.len() {
             let chunk = &frames[done..frames.len().min(done + MAX_BATCH)];
             let mut addrs = Vec::with_capacity(chunk.len());
@@ -202,6 +204,7 @@ impl PacketSender {
             let n = unsafe {
                 libc::sendmmsg(self.fd.as_raw_fd(), msgs.as_mut_ptr(), msgs.len() as u32, 0)
             };
+            calls += 1;
             if n < 0 {
                 return Err(self.error("sendmmsg", done, io::Error::last_os_error()));
             }
@@ -216,6 +219,6 @@ impl PacketSender {
             }
             done += n;
         }
-        Ok(())
+        Ok(calls)
     }
 }

@@ -220,6 +220,16 @@ pub fn capture_from(
                 (&raw const tv).cast(),
                 size_of::<libc::timeval>() as u32,
             );
+            // A burst of 255 frames outgrows the default receive buffer (~212 KB) when this
+            // thread is slow to be scheduled on a loaded machine: make room for all of them.
+            let rcvbuf: libc::c_int = 8 << 20;
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUFFORCE,
+                (&raw const rcvbuf).cast(),
+                size_of::<libc::c_int>() as u32,
+            );
             ready_tx.send(()).expect("ready");
             let deadline = std::time::Instant::now() + timeout;
             let mut frames = Vec::new();

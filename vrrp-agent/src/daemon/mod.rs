@@ -14,5 +14,6 @@ pub mod clock;
 pub mod instance;
 pub mod run;
 pub mod status;
+pub mod vips;
 
 pub use run::run;

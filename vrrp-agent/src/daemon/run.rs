@@ -16,12 +16,13 @@ use vrrp_core::{Action, Centis, Family, Input, ReceivedAdvert, Role, State, Sync
 use super::clock::{Clock, DeadlineTimer};
 use super::instance::{self, InstanceRt, proto_family};
 use super::status::{InstanceStatus, InterfaceStatus, Status, TransitionStatus};
+use super::vips::{VipWorker, Wish};
 use crate::config::{self, Config};
 use crate::control::{self, ControlCommand, ControlRequest};
 use crate::health::script::{check_script_security, resolve_user, run_as_with_timeout};
 use crate::health::track::{RiseFall, Tracked, verdict};
 use crate::io::frame;
-use crate::io::netlink::{LinkEvent, LinkEvents, Netlink, VipSpec};
+use crate::io::netlink::{LinkEvent, LinkEvents, Netlink};
 use crate::io::rx::{AdvertReceiver, ReceivedAdvert as RxAdvert, RxError};
 use crate::io::tx::PacketSender;
 use crate::io::unicast::UnicastSender;
@@ -59,60 +60,6 @@ struct ScriptRt {
     task: tokio::task::JoinHandle<()>,
 }
 
-/// A change of VIPs for the VIP worker.
-enum VipJob {
-    Set {
-        instance: String,
-        add: bool,
-        vips: Vec<(String, config::VirtualAddress)>,
-    },
-    Flush(tokio::sync::oneshot::Sender<()>),
-}
-
-/// Adds and removes VIPs by rtnetlink, one job after the other, off the event loop.
-fn spawn_vip_worker(nl: Netlink) -> mpsc::UnboundedSender<VipJob> {
-    let (tx, mut rx) = mpsc::unbounded_channel::<VipJob>();
-    tokio::spawn(async move {
-        while let Some(job) = rx.recv().await {
-            let (instance, add, vips) = match job {
-                VipJob::Flush(done) => {
-                    let _ = done.send(());
-                    continue;
-                }
-                VipJob::Set {
-                    instance,
-                    add,
-                    vips,
-                } => (instance, add, vips),
-            };
-            for (dev, v) in vips {
-                let index = match nl.link_by_name(&dev).await {
-                    Ok(l) => l.ifindex,
-                    Err(e) => {
-                        tracing::error!(%instance, device = %dev, error = %e, "VIP device");
-                        continue;
-                    }
-                };
-                let res = if add {
-                    let spec = VipSpec {
-                        addr: v.address,
-                        prefix_len: v.prefix,
-                        label: v.label.clone(),
-                        no_prefix_route: false,
-                    };
-                    nl.add_vip(index, &spec).await
-                } else {
-                    nl.del_vip(index, v.address, v.prefix).await
-                };
-                if let Err(e) = res {
-                    tracing::error!(%instance, vip = %v, error = %e, add, "VIP");
-                }
-            }
-        }
-    });
-    tx
-}
-
 /// Something the loop woke up for.
 enum Event {
     Stop(&'static str),
@@ -143,7 +90,7 @@ struct Daemon {
     clock: Clock,
     timer: DeadlineTimer,
     nl: Netlink,
-    vip_tx: mpsc::UnboundedSender<VipJob>,
+    vips: VipWorker,
     ifaces: BTreeMap<String, IfaceRt>,
     advert_id: u16,
     instances: Vec<InstanceRt>,
@@ -196,7 +143,7 @@ impl Daemon {
             cfg: cfg.clone(),
             clock,
             timer: DeadlineTimer::new().context("timerfd")?,
-            vip_tx: spawn_vip_worker(nl.clone()),
+            vips: VipWorker::spawn(nl.clone()),
             nl,
             ifaces: BTreeMap::new(),
             advert_id: 0,
@@ -997,8 +944,8 @@ impl Daemon {
         }
     }
 
-    /// Queues the instance's VIPs to be added or removed by the VIP worker, in order, so the
-    /// event loop never waits for netlink (the advert and the XDP role go out first).
+    /// Tells the VIP worker the instance's VIPs must now be present or absent, so the event loop
+    /// never waits for netlink (the advert and the XDP role go out first).
     fn set_vips(&mut self, i: usize, add: bool) {
         let inst = &self.instances[i];
         // RFC 5798 §6.1 Accept_Mode false: the Master must not accept packets addressed to the
@@ -1017,19 +964,12 @@ impl Daemon {
                 )
             })
             .collect();
-        let _ = self.vip_tx.send(VipJob::Set {
-            instance: inst.cfg.name.clone(),
-            add,
-            vips,
-        });
+        self.vips.set(&inst.cfg.name, Wish { add, vips });
     }
 
     /// Waits until every queued VIP change is done.
     async fn flush_vips(&self) {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        if self.vip_tx.send(VipJob::Flush(tx)).is_ok() {
-            let _ = rx.await;
-        }
+        self.vips.flush().await;
     }
 
     fn set_role(&mut self, i: usize, role: Role) {

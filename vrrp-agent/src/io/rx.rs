@@ -108,6 +108,9 @@ pub fn parse_ipv4(buf: &[u8]) -> Result<(Ipv4Addr, Ipv4Addr, u8, std::ops::Range
     Ok((src, dst, buf[8], ihl..total))
 }
 
+/// Socket receive buffer asked for (bytes; the kernel doubles it for bookkeeping).
+const RX_SOCKBUF: i32 = 8 << 20;
+
 /// Receives VRRP adverts of one address family on any interface it joined.
 #[derive(Debug)]
 pub struct AdvertReceiver {
@@ -209,6 +212,29 @@ impl AdvertReceiver {
     }
 
     fn wrap(fd: OwnedFd, v6: bool) -> Result<Self, RxError> {
+        // A Master of 255 instances sends its adverts in one burst; a Backup of 1,000 instances
+        // over four interfaces takes 100,000 a second. The default receive buffer (~212 KB, ~300
+        // small packets) overflows on one late wake-up, and every lost advert brings a Backup a
+        // third of the way to a spurious takeover (RFC 5798 §6.1 Master_Down_Interval). Ask for
+        // 8 MiB regardless of rmem_max (we run with CAP_NET_ADMIN); fall back to what rmem_max
+        // allows.
+        if setsockopt_int(
+            &fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            RX_SOCKBUF,
+            "SO_RCVBUFFORCE",
+        )
+        .is_err()
+        {
+            setsockopt_int(
+                &fd,
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUF,
+                RX_SOCKBUF,
+                "SO_RCVBUF",
+            )?;
+        }
         // SAFETY: OwnedFd always returns the same open descriptor and is only closed when the
         // AsyncFd drops it.
         let fd = unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }

@@ -288,6 +288,18 @@ pub fn netmask_wire(family: Family, prefix: u8) -> u32 {
     }
 }
 
+/// IPVS_SVC_ATTR_NETMASK bytes. The kernel copies the value unconverted (nla_get_be32 into
+/// `__be32 netmask`) and then uses it as an IPv4 mask in network order, but compares it as a
+/// host-order integer for IPv6 (`netmask < 1 || netmask > 128`, ip_vs_add_service). So, like
+/// libipvs: IPv4 -> mask bytes in network order; IPv6 -> prefix length in host order.
+pub fn netmask_bytes(family: Family, prefix: u8) -> [u8; 4] {
+    let v = netmask_wire(family, prefix);
+    match family {
+        Family::Inet => v.to_be_bytes(),
+        Family::Inet6 => v.to_ne_bytes(),
+    }
+}
+
 /// Service identity attributes (AF + PROTOCOL/ADDR/PORT or AF + FWMARK), inside an open nest.
 pub fn put_service_key(b: &mut MsgBuilder, key: &ServiceKey) {
     b.u16(IPVS_SVC_ATTR_AF, key.family().af());
@@ -324,9 +336,9 @@ pub fn put_service_full(b: &mut MsgBuilder, svc: &Service) {
     fm[4..].copy_from_slice(&u32::MAX.to_ne_bytes());
     b.attr(IPVS_SVC_ATTR_FLAGS, &fm);
     b.u32(IPVS_SVC_ATTR_TIMEOUT, svc.timeout);
-    b.be32(
+    b.attr(
         IPVS_SVC_ATTR_NETMASK,
-        netmask_wire(svc.key.family(), svc.netmask_prefix),
+        &netmask_bytes(svc.key.family(), svc.netmask_prefix),
     );
     b.end_nest();
 }
@@ -582,6 +594,7 @@ pub fn decode_service(data: &[u8]) -> Result<ServiceInfo, DecodeError> {
             IPVS_SVC_ATTR_FLAGS => flags = get_u32(v, "service flags")?,
             IPVS_SVC_ATTR_TIMEOUT => timeout = get_u32(v, "service timeout")?,
             IPVS_SVC_ATTR_NETMASK => netmask = Some(get_u32(v, "service netmask")?),
+            // (host-order read; converted per family below, see netmask_bytes)
             IPVS_SVC_ATTR_PE_NAME => pe = Some(get_str(v, "pe name")?),
             IPVS_SVC_ATTR_STATS => stats = Some(decode_stats(v)?),
             IPVS_SVC_ATTR_STATS64 => stats64 = Some(decode_stats(v)?),
@@ -611,20 +624,18 @@ pub fn decode_service(data: &[u8]) -> Result<ServiceInfo, DecodeError> {
     let Some(scheduler) = sched else {
         return bad(format!("service {key} without scheduler name"));
     };
-    // Netmask is sent with nla_put_be32 (ip_vs_genl_fill_service).
-    let netmask = u32::from_be(netmask.unwrap_or(u32::MAX.to_be()));
+    // The kernel dumps the stored value as is (nla_put_be32, ip_vs_genl_fill_service): see
+    // netmask_bytes for why IPv4 is network order and IPv6 host order.
     let netmask_prefix = match family {
-        Family::Inet => match mask_prefix(netmask) {
+        Family::Inet => match mask_prefix(u32::from_be(netmask.unwrap_or(u32::MAX))) {
             Some(p) => p,
             None => {
-                return bad(format!(
-                    "service {key}: non-contiguous netmask {netmask:#x}"
-                ));
+                return bad(format!("service {key}: non-contiguous netmask"));
             }
         },
-        Family::Inet6 => match u8::try_from(netmask) {
+        Family::Inet6 => match u8::try_from(netmask.unwrap_or(128)) {
             Ok(p) if p <= 128 => p,
-            _ => return bad(format!("service {key}: IPv6 prefix {netmask}")),
+            _ => return bad(format!("service {key}: IPv6 prefix {netmask:?}")),
         },
     };
     Ok(ServiceInfo {
@@ -776,6 +787,12 @@ mod tests {
         assert_eq!(netmask_wire(Family::Inet6, 64), 64);
         assert_eq!(mask_prefix(0xffff_0000), Some(16));
         assert_eq!(mask_prefix(0xff00_ff00), None);
+    }
+
+    #[test]
+    fn netmask_bytes_are_those_libipvs_sends() {
+        assert_eq!(netmask_bytes(Family::Inet, 24), [255, 255, 255, 0]);
+        assert_eq!(netmask_bytes(Family::Inet6, 64), 64u32.to_ne_bytes());
     }
 
     #[test]

@@ -67,41 +67,65 @@ fn ipvsadm(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// `ipvsadm -Ln` reduced to comparable lines: services as `TCP 198.51.100.1:80 wrr
-/// [persistent 300]` / `FWM 7 IPv6 rr`, destinations as `TCP 198.51.100.1:80 -> 192.0.2.10:80
-/// Masq 1`. Sorted.
-fn ipvsadm_lines() -> Vec<String> {
-    let text = ipvsadm(&["-Ln"]);
+/// Lines of `ipvsadm -Ln EXTRA`: services as (`TCP 198.51.100.1:80`, tokens) and destinations
+/// as (`TCP 198.51.100.1:80 -> 192.0.2.10:80`, tokens after the address).
+fn ipvsadm_parse(extra: &[&str]) -> Vec<(String, Vec<String>)> {
+    let mut args = vec!["-Ln"];
+    args.extend_from_slice(extra);
+    let text = ipvsadm(&args);
     let mut out = Vec::new();
     let mut svc = String::new();
     for line in text.lines() {
-        let t: Vec<&str> = line.split_whitespace().collect();
-        match t.first().copied() {
+        let t: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
+        match t.first().map(String::as_str) {
             Some("TCP" | "UDP" | "SCTP") => {
                 svc = format!("{} {}", t[0], t[1]);
-                let mut l = format!("{svc} {}", t[2]);
-                if let Some(i) = t.iter().position(|x| *x == "persistent") {
-                    l += &format!(" persistent {}", t[i + 1]);
-                }
-                out.push(l);
+                out.push((svc.clone(), t[2..].to_vec()));
             }
             Some("FWM") => {
-                let (name, sched_at) = if t.get(2) == Some(&"IPv6") {
+                let (name, rest) = if t.get(2).map(String::as_str) == Some("IPv6") {
                     (format!("FWM {} IPv6", t[1]), 3)
                 } else {
                     (format!("FWM {} IPv4", t[1]), 2)
                 };
                 svc = name;
-                let mut l = format!("{svc} {}", t[sched_at]);
-                if let Some(i) = t.iter().position(|x| *x == "persistent") {
-                    l += &format!(" persistent {}", t[i + 1]);
-                }
-                out.push(l);
+                out.push((svc.clone(), t[rest..].to_vec()));
             }
-            Some("->") if t.len() >= 4 && t[1] != "RemoteAddress:Port" => {
-                out.push(format!("{svc} -> {} {} {}", t[1], t[2], t[3]));
+            Some("->") if t.len() >= 3 && t[1] != "RemoteAddress:Port" => {
+                out.push((format!("{svc} -> {}", t[1]), t[2..].to_vec()));
             }
             _ => {}
+        }
+    }
+    out
+}
+
+/// What ipvsadm sees, reduced to comparable lines (sorted): services as `TCP 198.51.100.1:80
+/// wrr [persistent 300]`, destinations as `TCP 198.51.100.1:80 -> 192.0.2.10:80 Tunnel gue:6080
+/// weight 1 thresholds 100 10` (from `--tun-info` and `--thresholds`).
+fn ipvsadm_lines() -> Vec<String> {
+    let thresholds: std::collections::HashMap<String, Vec<String>> =
+        ipvsadm_parse(&["--thresholds"]).into_iter().collect();
+    let mut out = Vec::new();
+    for (name, t) in ipvsadm_parse(&["--tun-info"]) {
+        if name.contains(" -> ") {
+            // Forward TunnelInfo Weight ... ; TunnelInfo: n/a | ipip | gue:PORT:FLAGS | gre:FLAGS
+            let tun: Vec<&str> = t[1].split(':').collect();
+            let tun = match tun[0] {
+                "gue" => format!("gue:{}", tun.get(1).unwrap_or(&"?")),
+                other => other.to_owned(),
+            };
+            let th = &thresholds[&name];
+            out.push(format!(
+                "{name} {} {tun} weight {} thresholds {} {}",
+                t[0], t[2], th[0], th[1]
+            ));
+        } else {
+            let mut l = format!("{name} {}", t[0]);
+            if let Some(i) = t.iter().position(|x| x == "persistent") {
+                l += &format!(" persistent {}", t[i + 1]);
+            }
+            out.push(l);
         }
     }
     out.sort();
@@ -113,23 +137,29 @@ fn our_lines(client: &mut Client) -> Vec<String> {
     let mut out = Vec::new();
     for s in client.list_services().unwrap() {
         let svc = s.service;
-        let mut l = format!("{} {}", svc.key, svc.scheduler).replace("  ", " ");
+        let mut l = format!("{} {}", svc.key, svc.scheduler);
         if svc.flags.contains(ServiceFlags::PERSISTENT) {
             l += &format!(" persistent {}", svc.timeout);
         }
         out.push(l);
         for d in client.list_dests(&svc.key).unwrap() {
-            let fwd = match d.dest.forwarding {
-                Forwarding::Masq => "Masq",
-                Forwarding::Local => "Local",
-                Forwarding::Route => "Route",
-                Forwarding::Tunnel(_) => "Tunnel",
+            let (fwd, tun) = match d.dest.forwarding {
+                Forwarding::Masq => ("Masq", "n/a".to_owned()),
+                Forwarding::Local => ("Local", "n/a".to_owned()),
+                Forwarding::Route => ("Route", "n/a".to_owned()),
+                Forwarding::Tunnel(TunnelKind::Ipip) => ("Tunnel", "ipip".to_owned()),
+                Forwarding::Tunnel(TunnelKind::Gue { port, .. }) => {
+                    ("Tunnel", format!("gue:{port}"))
+                }
+                Forwarding::Tunnel(TunnelKind::Gre { .. }) => ("Tunnel", "gre".to_owned()),
             };
             out.push(format!(
-                "{} -> {} {fwd} {}",
+                "{} -> {} {fwd} {tun} weight {} thresholds {} {}",
                 svc.key,
                 d.dest.key(),
-                d.dest.weight
+                d.dest.weight,
+                d.dest.upper_threshold,
+                d.dest.lower_threshold
             ));
         }
     }

@@ -69,6 +69,55 @@ fn genl_rtt(rounds: u32) -> Duration {
     t.elapsed() / rounds
 }
 
+/// Decoding N destination dump entries shaped as ip_vs_genl_fill_dest sends them (with both
+/// stats nests): the user-space share of reading a table back. Pure CPU.
+fn decode_time(n: usize, runs: usize) -> Duration {
+    use vrrp_ipvs::msg::{self, MsgBuilder, Reply};
+    let mut buf = Vec::new();
+    for (i, d) in dests(n).iter().enumerate() {
+        let mut b = MsgBuilder::new(buf, 99, 2, i as u32, msg::IPVS_CMD_NEW_DEST, 1);
+        msg::put_dest(&mut b, d, true);
+        // the read-only fields and two stats nests the kernel adds
+        b.u32(msg::IPVS_DEST_ATTR_ACTIVE_CONNS, 1);
+        b.u32(msg::IPVS_DEST_ATTR_INACT_CONNS, 2);
+        b.u32(msg::IPVS_DEST_ATTR_PERSIST_CONNS, 3);
+        for (nest, wide) in [
+            (msg::IPVS_DEST_ATTR_STATS, false),
+            (msg::IPVS_DEST_ATTR_STATS64, true),
+        ] {
+            b.begin_nest(nest);
+            for k in 1..=10u16 {
+                if wide {
+                    b.attr(k, &u64::from(k).to_ne_bytes());
+                } else {
+                    b.u32(k, u32::from(k));
+                }
+            }
+            b.end_nest();
+        }
+        buf = b.finish();
+    }
+    median(
+        (0..runs)
+            .map(|_| {
+                let t = Instant::now();
+                let mut count = 0;
+                for r in msg::split_replies(&buf).expect("split") {
+                    if let Reply::Genl { attrs, .. } = r {
+                        let nest = msg::find_attr(attrs, msg::IPVS_CMD_ATTR_DEST)
+                            .expect("attr")
+                            .expect("dest");
+                        msg::decode_dest(nest, vrrp_ipvs::Family::Inet).expect("decode");
+                        count += 1;
+                    }
+                }
+                assert_eq!(count, n);
+                t.elapsed()
+            })
+            .collect(),
+    )
+}
+
 /// Pure planner on N destinations: from empty and with one weight changed.
 fn plan_time(n: usize, runs: usize) -> (Duration, Duration) {
     let want = desired(n, "wrr");
@@ -178,6 +227,10 @@ fn main() {
     );
     for &n in sizes {
         let (e, o) = plan_time(n, runs.max(3));
+        println!(
+            "| decode {n} dest dump entries (pure CPU) | {} ms |",
+            ms(decode_time(n, runs.max(3)))
+        );
         println!("| plan {n} dests from empty (pure CPU) | {} ms |", ms(e));
         println!("| plan {n} dests, one changed (pure CPU) | {} ms |", ms(o));
     }

@@ -46,7 +46,7 @@ while getopts "f:h" opt; do
   case $opt in
     f) FILES+=("$OPTARG") ;;
     h)
-      sed -n 's/^#! \{0,1\}//p' "$0"
+      sed -n 's/^#!\( \|$\)//p' "$0"
       exit 0
       ;;
     *) exit 98 ;;

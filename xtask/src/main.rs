@@ -153,6 +153,7 @@ fn test(no_lint: bool) -> Result<()> {
     ]);
     let (mut passed, mut failed, ok) = run_counting(&mut cmd)?;
     // The host kernel has no IPVS: those tests run in a guest kernel, one boot for them all.
+    let started = std::time::Instant::now();
     let guest_failure = match guest::build_tests().and_then(|bins| guest::run_tests(&bins)) {
         Ok((report, failure)) => {
             passed += report.passed;
@@ -161,10 +162,15 @@ fn test(no_lint: bool) -> Result<()> {
         }
         Err(e) => Some(format!("{e:#}")),
     };
+    eprintln!(
+        "xtask: IPVS guest step took {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     // One closing line for every runner's results together.
     println!("tests: {passed} passed, {failed} failed");
     if let Some(why) = guest_failure {
-        bail!("IPVS guest tests failed: {why}");
+        let host = if ok { "" } else { "host tests failed too; " };
+        bail!("{host}IPVS guest tests failed: {why}");
     }
     if !ok || failed > 0 {
         bail!("tests failed");

@@ -81,8 +81,13 @@ if ! dpkg-query -W -f='${Status}' qemu-system-x86 2>/dev/null | grep -q "install
 fi
 
 # The guest kernel: Debian's cloud kernel (IP_VS=m, every scheduler a module, 8250 console built
-# in), downloaded and unpacked into the cache, never installed. `kernel-pkg` names the ready one.
-if ! { [ -f "$VM_CACHE/kernel-pkg" ] && [ -f "$VM_CACHE/$(cat "$VM_CACHE/kernel-pkg")/.done" ]; }; then
+# in), downloaded and unpacked into the cache, never installed. `kernel-pkg` names the one in use:
+# the newest when first fetched, kept until the cache is removed or VRRP_IPVS_VM_KERNEL_PKG names
+# another.
+vm_kernel=${VRRP_IPVS_VM_KERNEL_PKG:-$(cat "$VM_CACHE/kernel-pkg" 2>/dev/null || true)}
+if [ -n "$vm_kernel" ] && [ -f "$VM_CACHE/$vm_kernel/.done" ]; then
+  if [ "$(cat "$VM_CACHE/kernel-pkg" 2>/dev/null)" != "$vm_kernel" ]; then echo "$vm_kernel" >"$VM_CACHE/kernel-pkg"; fi
+else
   mkdir -p "$VM_CACHE"
   resolve() {
     if [ -n "${VRRP_IPVS_VM_KERNEL_PKG:-}" ]; then echo "$VRRP_IPVS_VM_KERNEL_PKG"; return; fi

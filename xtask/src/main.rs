@@ -1,7 +1,9 @@
-//! Orchestration only: test, demo, run, bench, fuzz. `./x` runs scripts/setup.sh first, so every
+//! Orchestration only: test, demo, run, bench, fuzz, guest. `./x` runs scripts/setup.sh first, so every
 //! toolchain and package named there is present when these run.
 
-use std::process::Command;
+mod guest;
+
+use std::{path::PathBuf, process::Command};
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Parser, Subcommand};
@@ -18,7 +20,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Every check and test: rustfmt, clippy (host and eBPF), unit, kernel and namespace tests.
+    /// Every check and test: rustfmt, clippy (host and eBPF), unit, kernel and namespace tests,
+    /// then the IPVS tests in a guest kernel (QEMU).
     Test {
         /// Skip rustfmt and clippy.
         #[arg(long)]
@@ -36,6 +39,11 @@ enum Cmd {
         /// A few seconds per item (what CI runs so the harness cannot rot).
         #[arg(long)]
         quick: bool,
+    },
+    /// Run a file from the host (copied in) or a command as root in the IPVS guest kernel.
+    Guest {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        args: Vec<String>,
     },
     /// Fuzz the VRRP decoder with cargo-fuzz for a while.
     Fuzz {
@@ -62,6 +70,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Run { args } => run_agent(&args),
         Cmd::Bench { quick } => bench(quick),
         Cmd::Fuzz { seconds } => fuzz(seconds),
+        Cmd::Guest { args } => guest::run_command(&args),
     }
 }
 
@@ -84,6 +93,12 @@ fn render(cmd: &Command) -> String {
         s.push_str(&a.to_string_lossy());
     }
     s
+}
+
+/// The workspace's root directory (xtask's parent).
+fn workspace_root() -> PathBuf {
+    let xtask = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    xtask.parent().map_or(xtask.clone(), PathBuf::from)
 }
 
 fn cargo() -> Command {
@@ -136,9 +151,27 @@ fn test(no_lint: bool) -> Result<()> {
         "--",
         "--test-threads=1",
     ]);
-    let (passed, failed, ok) = run_counting(&mut cmd)?;
+    let (mut passed, mut failed, ok) = run_counting(&mut cmd)?;
+    // The host kernel has no IPVS: those tests run in a guest kernel, one boot for them all.
+    let started = std::time::Instant::now();
+    let guest_failure = match guest::build_tests().and_then(|bins| guest::run_tests(&bins)) {
+        Ok((report, failure)) => {
+            passed += report.passed;
+            failed += report.failed;
+            failure
+        }
+        Err(e) => Some(format!("{e:#}")),
+    };
+    eprintln!(
+        "xtask: IPVS guest step took {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     // One closing line for every runner's results together.
     println!("tests: {passed} passed, {failed} failed");
+    if let Some(why) = guest_failure {
+        let host = if ok { "" } else { "host tests failed too; " };
+        bail!("{host}IPVS guest tests failed: {why}");
+    }
     if !ok || failed > 0 {
         bail!("tests failed");
     }

@@ -14,7 +14,7 @@ use crate::{cargo, count_before, render};
 /// Test binaries (package, `[[test]]` name) that need IPVS, which the host kernel lacks. Their
 /// tests are `#[ignore]`d on the host and run in the guest with `--include-ignored`, so every test
 /// in them must be able to run there: root, busybox, bash, `ip`, `ipvsadm`, no network card.
-pub const GUEST_TESTS: &[(&str, &str)] = &[("vrrp-tests", "guest_smoke")];
+pub const GUEST_TESTS: &[(&str, &str)] = &[("vrrp-tests", "guest_smoke"), ("vrrp-ipvs", "kernel")];
 
 /// Printed by the guest after each test binary: `VRRP-VM-TEST <file name> EXIT=<status>`.
 const TEST_MARKER: &str = "VRRP-VM-TEST ";

@@ -7,10 +7,11 @@
 //!
 //! The schema follows keepalived's concepts (see `etc/vrrp-agent.example.yaml` for the annotated
 //! mapping): `global` = global_defs, `scripts` = vrrp_script, `instances` = vrrp_instance,
-//! `sync_groups` = vrrp_sync_group. `virtual_servers` (LVS) will be added next to them later.
+//! `sync_groups` = vrrp_sync_group, `virtual_servers` = virtual_server (see [`lvs`]).
 
 mod duration;
 mod error;
+pub mod lvs;
 mod raw;
 mod spans;
 mod validate;
@@ -37,6 +38,10 @@ pub struct Config {
     pub instances: Vec<Instance>,
     /// Sync groups, in file order (keepalived vrrp_sync_group).
     pub sync_groups: Vec<SyncGroup>,
+    /// LVS settings (no keepalived equivalent; see [`lvs::LvsGlobal`]).
+    pub lvs: lvs::LvsGlobal,
+    /// LVS virtual servers, in file order (keepalived virtual_server).
+    pub virtual_servers: Vec<lvs::VirtualServer>,
     /// Non-fatal findings of the check (e.g. interface missing on this host).
     warnings: Vec<Diagnostic>,
 }
@@ -407,6 +412,11 @@ impl Named for Instance {
         &self.name
     }
 }
+impl Named for lvs::VirtualServer {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
 impl Named for SyncGroup {
     fn name(&self) -> &str {
         &self.name
@@ -427,11 +437,15 @@ impl<T: Named + Serialize> Serialize for ByName<'_, T> {
 
 impl Serialize for Config {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(4))?;
+        let mut m = s.serialize_map(None)?;
         m.serialize_entry("global", &self.global)?;
         m.serialize_entry("scripts", &ByName(&self.scripts))?;
         m.serialize_entry("instances", &ByName(&self.instances))?;
         m.serialize_entry("sync_groups", &ByName(&self.sync_groups))?;
+        if !self.virtual_servers.is_empty() || self.lvs != lvs::LvsGlobal::default() {
+            m.serialize_entry("lvs", &self.lvs)?;
+            m.serialize_entry("virtual_servers", &ByName(&self.virtual_servers))?;
+        }
         m.end()
     }
 }

@@ -307,6 +307,8 @@ impl Validator<'_> {
             scripts,
             instances,
             sync_groups,
+            lvs: super::lvs::LvsGlobal::default(),
+            virtual_servers: Vec::new(),
             warnings: Vec::new(),
         }
     }

@@ -15,6 +15,7 @@ use vrrp_core::{Action, Centis, Family, Input, ReceivedAdvert, Role, State, Sync
 
 use super::clock::{Clock, DeadlineTimer};
 use super::instance::{self, InstanceRt, proto_family};
+use super::lvs::Lvs;
 use super::status::{InstanceStatus, InterfaceStatus, Status, TransitionStatus};
 use super::vips::{VipWorker, Wish};
 use crate::config::{self, Config};
@@ -26,6 +27,7 @@ use crate::io::netlink::{LinkEvent, LinkEvents, Netlink};
 use crate::io::rx::{AdvertReceiver, ReceivedAdvert as RxAdvert, RxError};
 use crate::io::tx::PacketSender;
 use crate::io::unicast::UnicastSender;
+use crate::lvs::monitor::HealthChange;
 use crate::notify::{Notification, Notifier, NotifyKind, NotifyScripts, NotifyState};
 use crate::xdp::{AttachMode, DataPlane};
 
@@ -67,6 +69,7 @@ enum Event {
     Rx(std::result::Result<RxAdvert, RxError>),
     Link(LinkEvent),
     Script(String, bool),
+    Health(HealthChange),
     Control(ControlRequest),
     Timer,
 }
@@ -113,6 +116,10 @@ struct Daemon {
     next_file_poll: vrrp_core::Instant,
     file_values: HashMap<PathBuf, i64>,
     buf: Vec<u8>,
+    /// Health checks and the IPVS table, once the configuration has a virtual server.
+    lvs: Option<Lvs>,
+    /// A health or role change happened this turn: recompute the IPVS table when it ends.
+    lvs_dirty: bool,
 }
 
 impl Daemon {
@@ -165,7 +172,10 @@ impl Daemon {
             next_file_poll: now,
             file_values: HashMap::new(),
             buf: vec![0; packet::MAX_MESSAGE_LEN],
+            lvs: None,
+            lvs_dirty: false,
         };
+        d.lvs = Lvs::start(&cfg)?;
         d.start_scripts()?;
         for ic in cfg.instances.clone() {
             d.add_instance(ic, now).await;
@@ -175,6 +185,7 @@ impl Daemon {
         for i in 0..d.instances.len() {
             d.startup_instance(i, now).await;
         }
+        d.refresh_lvs(now).await;
         tracing::info!(
             instances = d.instances.len(),
             interfaces = d.ifaces.len(),
@@ -453,6 +464,7 @@ impl Daemon {
                 r = recv_opt(self.rx6.as_mut()) => Event::Rx(r),
                 Some(ev) = next_link(&mut self.links) => Event::Link(ev),
                 Some((n, ok)) = self.script_rx.recv() => Event::Script(n, ok),
+                Some(h) = recv_health(self.lvs.as_mut()) => Event::Health(h),
                 Some(req) = self.ctl_rx.recv() => Event::Control(req),
                 r = self.timer.wait_until(&self.clock, deadline) => match r {
                     Ok(()) => Event::Timer,
@@ -480,6 +492,17 @@ impl Daemon {
                 }
                 Event::Link(ev) => self.on_link(ev, now).await,
                 Event::Script(name, ok) => self.on_script(&name, ok, now).await,
+                Event::Health(h) => {
+                    tracing::info!(
+                        virtual_server = %h.key.vs,
+                        real_server = %h.key.addr,
+                        port = h.key.port,
+                        up = h.up,
+                        detail = %h.detail,
+                        "real server health changed"
+                    );
+                    self.lvs_dirty = true;
+                }
                 Event::Control(req) => {
                     let ControlCommand::Status = req.command;
                     let _ = req
@@ -490,6 +513,9 @@ impl Daemon {
             }
             self.on_timers(self.clock.now()).await;
             self.flush_tx();
+            if self.lvs_dirty {
+                self.refresh_lvs(self.clock.now()).await;
+            }
         }
     }
 
@@ -799,6 +825,9 @@ impl Daemon {
                 weight: i32::from(t.weight),
             });
         }
+        if let Some(l) = &self.lvs {
+            objs.extend(l.tracked(&inst.cfg.name));
+        }
         let v = verdict(objs);
         let inst = &mut self.instances[i];
         let Some(r) = inst.router.as_mut() else {
@@ -1014,6 +1043,9 @@ impl Daemon {
             at_ms = t.at.as_micros() as f64 / 1000.0,
             "transition"
         );
+        if t.from != t.to && self.lvs.as_ref().is_some_and(|l| l.follows(&inst.cfg.name)) {
+            self.lvs_dirty = true;
+        }
         if t.from == t.to || inst.notified == Some(t.to) {
             return;
         }
@@ -1093,6 +1125,21 @@ impl Daemon {
         for w in new.warnings() {
             tracing::warn!("{}", w.display_with(&origin));
         }
+        // LVS first: a refused check script leaves the whole running configuration in force.
+        let lvs_res = match self.lvs.as_mut() {
+            Some(l) => l.reload(&new).map(|()| None),
+            None => Lvs::start(&new),
+        };
+        match lvs_res {
+            Ok(Some(l)) => self.lvs = Some(l),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(
+                    "reload refused, the running configuration stays in force: {e:#}"
+                );
+                return;
+            }
+        }
         let old_instances = std::mem::take(&mut self.instances);
         let mut kept = Vec::new();
         for inst in old_instances {
@@ -1131,6 +1178,7 @@ impl Daemon {
             tracing::info!(instance = %self.instances[i].cfg.name, "instance added by reload");
             self.startup_instance(i, now).await;
         }
+        self.lvs_dirty = true;
         for i in 0..self.instances.len() {
             self.apply_tracking(i, now, false);
             self.drive(i, now).await;
@@ -1171,6 +1219,9 @@ impl Daemon {
         }
         // Every VIP removal must be done before the process exits.
         self.flush_vips().await;
+        if let Some(l) = self.lvs.take() {
+            l.shutdown();
+        }
         for (_, s) in std::mem::take(&mut self.scripts) {
             s.task.abort();
         }
@@ -1180,6 +1231,39 @@ impl Daemon {
             }
         }
         tracing::info!("stopped: priority-0 adverts sent, VIPs removed, XDP detached");
+    }
+
+    // ---- LVS ---------------------------------------------------------------------------
+
+    /// Whether instance `name` is Master now.
+    fn is_master(&self, name: &str) -> bool {
+        self.instances
+            .iter()
+            .any(|i| i.cfg.name == name && i.state() == State::Master)
+    }
+
+    /// Recomputes the IPVS table after health or role changes; quorum changes move the
+    /// priority of their instance (`quorum_weight`).
+    async fn refresh_lvs(&mut self, now: vrrp_core::Instant) {
+        self.lvs_dirty = false;
+        let Some(mut l) = self.lvs.take() else { return };
+        let changes = l.refresh(&|n| self.is_master(n));
+        self.lvs = Some(l);
+        for c in changes {
+            let Some(inst) = self
+                .cfg
+                .virtual_servers
+                .iter()
+                .find(|v| v.name == c.vs)
+                .and_then(|v| v.instance.clone())
+            else {
+                continue;
+            };
+            if let Some(i) = self.instances.iter().position(|x| x.cfg.name == inst) {
+                self.apply_tracking(i, now, false);
+                self.drive(i, now).await;
+            }
+        }
     }
 
     // ---- status ------------------------------------------------------------------------
@@ -1273,6 +1357,7 @@ impl Daemon {
             uptime_ms,
             instances,
             interfaces,
+            lvs: self.lvs.as_ref().map(|l| l.status(&|n| self.is_master(n))),
         }
     }
 }
@@ -1337,6 +1422,13 @@ fn interface_addresses(name: &str) -> Result<Vec<IpAddr>> {
         }
     }
     Ok(out)
+}
+
+async fn recv_health(lvs: Option<&mut Lvs>) -> Option<HealthChange> {
+    match lvs {
+        Some(l) => l.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn recv_opt(rx: Option<&mut AdvertReceiver>) -> std::result::Result<RxAdvert, RxError> {

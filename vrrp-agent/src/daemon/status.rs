@@ -12,6 +12,9 @@ pub struct Status {
     pub uptime_ms: u64,
     pub instances: Vec<InstanceStatus>,
     pub interfaces: Vec<InterfaceStatus>,
+    /// LVS services and real servers (absent without virtual servers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lvs: Option<LvsStatus>,
 }
 
 /// One instance.
@@ -62,6 +65,59 @@ pub struct InterfaceStatus {
     pub tx_frames: u64,
     #[serde(default)]
     pub tx_syscalls: u64,
+}
+
+/// The LVS side: where the table is programmed, the IPVS worker's state, every virtual server.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LvsStatus {
+    /// `all_nodes` or `master`.
+    pub program_on: String,
+    /// Whether the kernel offers IPVS (the generic-netlink family exists).
+    pub ipvs_available: bool,
+    /// Whether the kernel table matched the desired one at the last pass.
+    pub in_sync: bool,
+    /// The last error of the IPVS worker (operation and object), if the last pass failed.
+    pub last_error: Option<String>,
+    /// IPVS operations applied, repairs of drift among them, and reconcile passes.
+    pub ops_applied: u64,
+    pub repairs: u64,
+    pub passes: u64,
+    pub virtual_servers: Vec<VirtualServerStatus>,
+}
+
+/// One virtual server.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct VirtualServerStatus {
+    pub name: String,
+    /// As ipvsadm names it: `TCP 192.0.2.10:80`, `FWM 7 IPv4`.
+    pub service: String,
+    pub scheduler: String,
+    pub instance: Option<String>,
+    /// Whether the service belongs in this node's table now (`lvs.program_on`).
+    pub programmed: bool,
+    pub quorum: u32,
+    pub quorum_held: bool,
+    /// Sum of the weights of the healthy real servers.
+    pub alive_weight: u64,
+    pub real_servers: Vec<RealServerStatus>,
+}
+
+/// One real server.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RealServerStatus {
+    /// `addr:port` / `[addr]:port`.
+    pub address: String,
+    /// Check type: tcp, http, https, script or none.
+    pub check: String,
+    pub healthy: bool,
+    /// Why the last check failed (or what it saw), if anything.
+    pub detail: Option<String>,
+    pub checks: u64,
+    pub failures: u64,
+    /// Configured weight.
+    pub weight: u32,
+    /// Weight in the kernel table as last read back; None = not in the table.
+    pub kernel_weight: Option<u32>,
 }
 
 impl Status {
@@ -119,6 +175,47 @@ impl Status {
             ));
             for (k, v) in &d.counters {
                 s.push_str(&format!("  {k:<24} {v}\n"));
+            }
+        }
+        if let Some(l) = &self.lvs {
+            s.push_str(&format!(
+                "\nLVS (program_on {}): IPVS {}, {}, {} ops applied ({} repairs) in {} passes\n",
+                l.program_on,
+                if l.ipvs_available { "available" } else { "UNAVAILABLE" },
+                if l.in_sync { "in sync" } else { "NOT in sync" },
+                l.ops_applied,
+                l.repairs,
+                l.passes
+            ));
+            if let Some(e) = &l.last_error {
+                s.push_str(&format!("  last error: {e}\n"));
+            }
+            for v in &l.virtual_servers {
+                s.push_str(&format!(
+                    "{:<16} {} {} quorum {} ({}, alive weight {}){}{}\n",
+                    v.name,
+                    v.service,
+                    v.scheduler,
+                    if v.quorum_held { "held" } else { "LOST" },
+                    v.quorum,
+                    v.alive_weight,
+                    v.instance
+                        .as_ref()
+                        .map_or_else(String::new, |i| format!(" instance {i}")),
+                    if v.programmed { "" } else { " (not programmed here)" }
+                ));
+                for r in &v.real_servers {
+                    s.push_str(&format!(
+                        "  {:<28} {:<6} {:<5} weight {:>5} kernel {:>5}  {}\n",
+                        r.address,
+                        r.check,
+                        if r.healthy { "UP" } else { "DOWN" },
+                        r.weight,
+                        r.kernel_weight
+                            .map_or_else(|| "-".to_string(), |w| w.to_string()),
+                        r.detail.as_deref().unwrap_or("")
+                    ));
+                }
             }
         }
         s

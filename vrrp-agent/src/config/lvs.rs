@@ -11,12 +11,12 @@
 
 use std::net::IpAddr;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
 use super::duration::ConfigDuration;
 
-/// Daemon-wide LVS settings (no keepalived equivalent: keepalived always programs every node
-/// and leaves its services in place only with `--dont-release-vrrp`-like flags).
+/// Daemon-wide LVS settings (no keepalived equivalent: keepalived programs every node and
+/// removes its services on stop unless started with `--dont-release-ipvs`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LvsGlobal {
     /// Where the IPVS table is programmed (default `all_nodes`).
@@ -99,18 +99,23 @@ pub enum VsTarget {
 pub enum Forwarding {
     /// NAT / masquerading (`ipvsadm -m`).
     Nat,
-    /// Direct routing (`ipvsadm -g`), the default as in ipvsadm.
+    /// Direct routing (`ipvsadm -g`), the default as in ipvsadm (keepalived defaults to NAT:
+    /// write `forwarding: nat` when porting a configuration that relies on that).
     Dr,
     /// IP-in-IP tunnel (`ipvsadm -i`).
     Tun,
 }
 
-/// Persistence (keepalived `persistence_timeout` / `persistence_granularity`).
+/// Persistence (keepalived `persistence_timeout` / `persistence_granularity`). Serialised
+/// flat into the virtual server under those two keys, as written in the input.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Persistence {
-    /// Seconds a client stays on its real server after its last connection (1..2^31).
+    /// Seconds a client stays on its real server after its last connection (1..2^31-1).
+    #[serde(rename = "persistence_timeout")]
     pub timeout: u32,
-    /// Client grouping as a prefix length (default 32 / 128: per client address).
+    /// Client grouping as a prefix length (default 32 / 128: per client address; keepalived
+    /// writes an IPv4 netmask, which the input also accepts).
+    #[serde(rename = "persistence_granularity")]
     pub prefix: u8,
 }
 
@@ -131,8 +136,8 @@ pub struct VirtualServer {
     pub scheduler_flags: Vec<String>,
     /// One-packet scheduling for UDP (keepalived `ops`).
     pub ops: bool,
-    /// Persistence, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Persistence, if any (`persistence_timeout` set).
+    #[serde(flatten)]
     pub persistence: Option<Persistence>,
     /// Default forwarding method of the real servers (default dr).
     pub forwarding: Forwarding,
@@ -256,6 +261,8 @@ pub struct HttpCheck {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// Accepted status codes as inclusive ranges (default 200-299, keepalived's default).
+    /// Serialised as the input writes them: "200-299", or "200" for a single code.
+    #[serde(serialize_with = "status_ranges")]
     pub status: Vec<(u16, u16)>,
     /// MD5 of the body as 32 hex digits (keepalived `digest`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -271,4 +278,15 @@ pub struct HttpCheck {
     pub connect_port: Option<u16>,
     /// Verify the server certificate (https only; default false, as keepalived SSL_GET).
     pub verify_tls: bool,
+}
+
+/// `[(200, 299), (302, 302)]` -> `["200-299", "302"]`.
+fn status_ranges<S: Serializer>(ranges: &[(u16, u16)], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(ranges.iter().map(|&(lo, hi)| {
+        if lo == hi {
+            lo.to_string()
+        } else {
+            format!("{lo}-{hi}")
+        }
+    }))
 }

@@ -261,7 +261,7 @@ pub struct HttpCheck {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// Accepted status codes as inclusive ranges (default 200-299, keepalived's default).
-    /// Serialised as the input writes them: "200-299", or "200" for a single code.
+    /// Serialised as the input writes them: "200-299", or 200 for a single code.
     #[serde(serialize_with = "status_ranges")]
     pub status: Vec<(u16, u16)>,
     /// MD5 of the body as 32 hex digits (keepalived `digest`).
@@ -277,16 +277,24 @@ pub struct HttpCheck {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connect_port: Option<u16>,
     /// Verify the server certificate (https only; default false, as keepalived SSL_GET).
+    /// Printed only when true: an http check refuses the key.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub verify_tls: bool,
 }
 
-/// `[(200, 299), (302, 302)]` -> `["200-299", "302"]`.
+/// `[(200, 299), (302, 302)]` -> `["200-299", 302]`.
 fn status_ranges<S: Serializer>(ranges: &[(u16, u16)], s: S) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    #[serde(untagged)]
+    enum Item {
+        Code(u16),
+        Range(String),
+    }
     s.collect_seq(ranges.iter().map(|&(lo, hi)| {
         if lo == hi {
-            lo.to_string()
+            Item::Code(lo)
         } else {
-            format!("{lo}-{hi}")
+            Item::Range(format!("{lo}-{hi}"))
         }
     }))
 }

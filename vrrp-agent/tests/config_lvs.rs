@@ -49,8 +49,9 @@ const INSTANCES: &str = "instances:
     virtual_addresses: [\"fe80::10/64\", \"2001:db8::10/64\"]
 ";
 
-/// Virtual server `web` on 192.0.2.10:80 of vi_1 with real servers .21 (line 15) and .22
-/// (line 16); `extra` is appended with its own indentation from line 17.
+/// Virtual server `web` (line 11) on 192.0.2.10 (line 12) port 80 (line 13) of vi_1 (line 14)
+/// with real servers .21 (line 16) and .22 (line 17); `extra` is appended with its own
+/// indentation from line 18.
 fn vs(extra: &str) -> String {
     format!(
         "{INSTANCES}virtual_servers:
@@ -472,5 +473,484 @@ fn address_outside_the_instance_is_a_warning() {
         [
             "lab.yaml:14:15: virtual_servers.web.instance: 192.0.2.11 is not a virtual address of instance `vi_1`; its role may not follow the address"
         ]
+    );
+}
+
+fn rs2(extra: &str) -> String {
+    vs("").replace(
+        "      - address: 192.0.2.22\n",
+        &format!("      - address: 192.0.2.22\n{extra}"),
+    )
+}
+
+#[test]
+fn unknown_scheduler_is_refused_with_the_list() {
+    assert_eq!(
+        errors(&vs("    scheduler: fancy\n")),
+        [
+            "lab.yaml:18:16: virtual_servers.web.scheduler: unknown scheduler \"fancy\"; allowed: rr, wrr, lc, wlc, lblc, lblcr, dh, sh, mh, sed, nq, fo, ovf, twos"
+        ]
+    );
+}
+
+#[test]
+fn port_0_needs_persistence() {
+    assert_eq!(
+        errors(&vs("").replace("port: 80", "port: 0")),
+        [
+            "lab.yaml:13:11: virtual_servers.web.port: port 0 (all ports) needs persistence_timeout; allowed 1..65535, or 0 with persistence"
+        ]
+    );
+    // keepalived's all-ports service: persistence and port 0; real servers default to port 0.
+    let c = valid(&vs("    persistence_timeout: 60\n").replace("port: 80", "port: 0"));
+    assert_eq!(c.virtual_servers[0].real_servers[0].port, 0);
+}
+
+#[test]
+fn port_above_65535_is_refused() {
+    assert_eq!(
+        errors(&vs("").replace("port: 80", "port: 70000")),
+        [
+            "lab.yaml:13:11: virtual_servers.web.port: 70000 is out of range; allowed 0..65535 (0 only with persistence_timeout)"
+        ]
+    );
+}
+
+#[test]
+fn weight_above_65535_is_refused() {
+    assert_eq!(
+        errors(&rs2("        weight: 70000\n")),
+        [
+            "lab.yaml:18:17: virtual_servers.web.real_servers[1].weight: 70000 is out of range; allowed 0..65535"
+        ]
+    );
+}
+
+#[test]
+fn negative_weight_is_refused() {
+    assert_eq!(
+        errors(&rs2("        weight: -1\n")),
+        [
+            "lab.yaml:18:17: virtual_servers.web.real_servers[1].weight: -1 is out of range; allowed 0..65535"
+        ]
+    );
+}
+
+#[test]
+fn negative_threshold_is_refused() {
+    assert_eq!(
+        errors(&rs2("        upper_threshold: -1\n")),
+        [
+            "lab.yaml:18:26: virtual_servers.web.real_servers[1].upper_threshold: -1 is out of range; allowed 0..4294967295"
+        ]
+    );
+}
+
+#[test]
+fn lower_threshold_above_upper_is_refused() {
+    assert_eq!(
+        errors(&rs2(
+            "        upper_threshold: 5\n        lower_threshold: 10\n"
+        )),
+        [
+            "lab.yaml:19:26: virtual_servers.web.real_servers[1].lower_threshold: lower_threshold 10 is above upper_threshold 5; allowed: at most upper_threshold (0 = none; the server takes new connections again below it)"
+        ]
+    );
+}
+
+#[test]
+fn duplicate_real_server_names_both_positions() {
+    assert_eq!(
+        errors(&vs("").replace("192.0.2.22", "192.0.2.21")),
+        [
+            "lab.yaml:17:18: virtual_servers.web.real_servers[1].address: 192.0.2.21 port 80 is already listed at virtual_servers.web.real_servers[0] (line 16 column 18); allowed: each real server once per virtual server"
+        ]
+    );
+}
+
+#[test]
+fn same_address_and_port_with_another_protocol_is_another_service() {
+    let c = valid(&vs(
+        "  dns:\n    address: 192.0.2.10\n    port: 80\n    protocol: udp\n    instance: vi_1\n    real_servers: [{address: 192.0.2.23}]\n",
+    ));
+    assert_eq!(c.virtual_servers.len(), 2);
+}
+
+#[test]
+fn two_virtual_servers_for_one_service_name_both_positions() {
+    assert_eq!(
+        errors(&vs(
+            "  web2:\n    address: 192.0.2.10\n    port: 80\n    instance: vi_1\n    real_servers: [{address: 192.0.2.23}]\n  fw1: {fwmark: 3, real_servers: [{address: 192.0.2.24}]}\n  fw2: {fwmark: 3, family: ipv4, real_servers: [{address: 192.0.2.24}]}\n"
+        )),
+        [
+            "lab.yaml:19:14: virtual_servers.web2.address: 192.0.2.10:80/tcp is already the virtual server `web` (at line 12 column 14); allowed: one virtual server per address, port and protocol, or per fwmark and family",
+            "lab.yaml:24:17: virtual_servers.fw2.fwmark: fwmark 3 (ipv4) is already the virtual server `fw1` (at line 23 column 17); allowed: one virtual server per address, port and protocol, or per fwmark and family"
+        ]
+    );
+}
+
+#[test]
+fn unknown_instance_is_refused_with_the_defined_ones() {
+    assert_eq!(
+        errors(&vs("").replace("instance: vi_1", "instance: vi_9")),
+        [
+            "lab.yaml:14:15: virtual_servers.web.instance: unknown instance `vi_9`; defined: vi_1, vi_6"
+        ]
+    );
+}
+
+#[test]
+fn quorum_weight_outside_253_is_refused() {
+    assert_eq!(
+        errors(&vs("    quorum_weight: 300\n")),
+        [
+            "lab.yaml:18:20: virtual_servers.web.quorum_weight: 300 is out of range; allowed -253..253"
+        ]
+    );
+}
+
+#[test]
+fn check_timeout_longer_than_interval_is_refused() {
+    assert_eq!(
+        errors(&vs("    check: {type: tcp, interval: 2s, timeout: 3s}\n")),
+        [
+            "lab.yaml:18:47: virtual_servers.web.check.timeout: timeout 3s is longer than the interval 2s; allowed: at most the interval, so checks never overlap"
+        ]
+    );
+}
+
+#[test]
+fn check_timeout_longer_than_delay_loop_is_refused() {
+    assert_eq!(
+        errors(&vs(
+            "    delay_loop: 2s\n    check: {type: tcp, timeout: 3s}\n"
+        )),
+        [
+            "lab.yaml:19:33: virtual_servers.web.check.timeout: timeout 3s is longer than the interval 2s (from delay_loop); allowed: at most the interval, so checks never overlap"
+        ]
+    );
+}
+
+#[test]
+fn retries_above_100_and_rise_fall_0_are_refused() {
+    assert_eq!(
+        errors(&vs(
+            "    check: {type: tcp, retries: 101, rise: 0, fall: 0}\n"
+        )),
+        [
+            "lab.yaml:18:33: virtual_servers.web.check.retries: 101 is out of range; allowed 0..100",
+            "lab.yaml:18:44: virtual_servers.web.check.rise: 0 is out of range; allowed 1..2147483647",
+            "lab.yaml:18:53: virtual_servers.web.check.fall: 0 is out of range; allowed 1..2147483647"
+        ]
+    );
+}
+
+#[test]
+fn bad_status_codes_and_ranges_are_refused() {
+    assert_eq!(
+        errors(&vs(
+            "    check: {type: http, status: [\"299-200\", 600, abc]}\n"
+        )),
+        [
+            "lab.yaml:18:34: virtual_servers.web.check.status[0]: invalid status \"299-200\"; allowed: codes 100..599 and ranges \"LOW-HIGH\" with LOW <= HIGH (\"200-299\")",
+            "lab.yaml:18:45: virtual_servers.web.check.status[1]: invalid status 600; allowed: codes 100..599 and ranges \"LOW-HIGH\" with LOW <= HIGH (\"200-299\")",
+            "lab.yaml:18:50: virtual_servers.web.check.status[2]: invalid status \"abc\"; allowed: codes 100..599 and ranges \"LOW-HIGH\" with LOW <= HIGH (\"200-299\")"
+        ]
+    );
+}
+
+#[test]
+fn digest_must_be_32_hex_digits() {
+    assert_eq!(
+        errors(&vs("    check: {type: http, digest: abc}\n")),
+        [
+            "lab.yaml:18:33: virtual_servers.web.check.digest: \"abc\" is not an MD5 digest; allowed: 32 hexadecimal digits (as `genhash` prints)"
+        ]
+    );
+}
+
+#[test]
+fn sorry_server_of_another_family_is_refused() {
+    assert_eq!(
+        errors(&vs("    sorry_server: {address: \"2001:db8::99\"}\n")),
+        [
+            "lab.yaml:18:29: virtual_servers.web.sorry_server.address: 2001:db8::99 is ipv6 but the virtual server is ipv4; allowed: an ipv4 address"
+        ]
+    );
+}
+
+#[test]
+fn nat_or_dr_real_server_of_another_family_is_refused() {
+    assert_eq!(
+        errors(&vs("").replace(
+            "      - address: 192.0.2.22\n",
+            "      - address: 2001:db8::22\n        forwarding: nat\n      - address: 2001:db8::23\n"
+        )),
+        [
+        "lab.yaml:18:21: virtual_servers.web.real_servers[1].forwarding: 2001:db8::22 is ipv6 but the virtual server is ipv4, with forwarding nat; allowed: forwarding tun for a real server of the other family (IPVS forwards across families only by tunnelling)",
+        "lab.yaml:19:18: virtual_servers.web.real_servers[2].address: 2001:db8::23 is ipv6 but the virtual server is ipv4, with forwarding dr; allowed: forwarding tun for a real server of the other family (IPVS forwards across families only by tunnelling)"
+        ]
+    );
+}
+
+#[test]
+fn scheduler_flags_must_fit_the_scheduler() {
+    assert_eq!(
+        errors(&vs(
+            "    scheduler_flags: [sh-port, fancy, flag-1, flag-1]\n"
+        )),
+        [
+            "lab.yaml:18:23: virtual_servers.web.scheduler_flags[0]: sh-port is a flag of the sh scheduler, not of wlc; allowed for wlc: flag-1, flag-2, flag-3",
+            "lab.yaml:18:32: virtual_servers.web.scheduler_flags[1]: unknown scheduler flag \"fancy\"; allowed: flag-1, flag-2, flag-3, sh-fallback, sh-port (scheduler sh), mh-fallback, mh-port (scheduler mh)",
+            "lab.yaml:18:47: virtual_servers.web.scheduler_flags[3]: flag-1 is listed twice"
+        ]
+    );
+}
+
+#[test]
+fn ipv4_granularity_above_32_is_refused() {
+    assert_eq!(
+        errors(&vs(
+            "    persistence_timeout: 60\n    persistence_granularity: 33\n"
+        )),
+        [
+            "lab.yaml:19:30: virtual_servers.web.persistence_granularity: prefix length 33 is out of range for ipv4; allowed 0..32"
+        ]
+    );
+}
+
+#[test]
+fn ipv6_granularity_above_128_is_refused() {
+    assert_eq!(
+        errors(&vs(
+            "  fw6: {fwmark: 4, family: ipv6, persistence_timeout: 60, persistence_granularity: 129, real_servers: [{address: \"2001:db8::1\"}]}\n"
+        )),
+        [
+            "lab.yaml:18:84: virtual_servers.fw6.persistence_granularity: prefix length 129 is out of range for ipv6; allowed 0..128"
+        ]
+    );
+}
+
+#[test]
+fn non_contiguous_netmask_is_refused() {
+    assert_eq!(
+        errors(&vs(
+            "    persistence_timeout: 60\n    persistence_granularity: 255.0.255.0\n"
+        )),
+        [
+            "lab.yaml:19:30: virtual_servers.web.persistence_granularity: invalid netmask \"255.0.255.0\"; allowed: a prefix length 0..32 or a contiguous IPv4 netmask (255.255.255.0)"
+        ]
+    );
+}
+
+#[test]
+fn granularity_without_persistence_is_refused() {
+    assert_eq!(
+        errors(&vs("    persistence_granularity: 24\n")),
+        [
+            "lab.yaml:18:30: virtual_servers.web.persistence_granularity: persistence_granularity without persistence_timeout; allowed: set persistence_timeout too (ipvsadm(8) -M needs -p)"
+        ]
+    );
+}
+
+#[test]
+fn program_on_master_needs_an_instance_per_virtual_server() {
+    assert_eq!(
+        errors(&format!(
+            "lvs:\n  program_on: master\n{}",
+            vs("").replace("    instance: vi_1\n", "")
+        )),
+        [
+            "lab.yaml:13:3: virtual_servers.web: no instance, but `lvs.program_on: master` programs a service only while its instance is Master: which instance's role should decide? allowed: set instance to the VRRP instance that carries this address"
+        ]
+    );
+}
+
+#[test]
+fn keys_of_other_check_types_are_refused() {
+    assert_eq!(
+        errors(&vs("    check: {type: tcp, path: /x, verify_tls: true}\n")),
+        [
+            "lab.yaml:18:30: virtual_servers.web.check.path: path does not apply to a tcp check; allowed keys for tcp: type, interval, timeout, retries, retry_delay, rise, fall, alpha, connect_ip, connect_port",
+            "lab.yaml:18:46: virtual_servers.web.check.verify_tls: verify_tls does not apply to a tcp check; allowed keys for tcp: type, interval, timeout, retries, retry_delay, rise, fall, alpha, connect_ip, connect_port"
+        ]
+    );
+}
+
+#[test]
+fn verify_tls_is_for_https_only() {
+    assert_eq!(
+        errors(&vs("    check: {type: http, verify_tls: true}\n")),
+        [
+            "lab.yaml:18:37: virtual_servers.web.check.verify_tls: verify_tls does not apply to an http check; allowed keys for http: type, interval, timeout, retries, retry_delay, rise, fall, alpha, path, host, status, digest, contains, connect_ip, connect_port"
+        ]
+    );
+}
+
+#[test]
+fn unknown_check_type_is_refused() {
+    assert_eq!(
+        errors(&vs("    check: {type: ping}\n")),
+        [
+            "lab.yaml:18:19: virtual_servers.web.check.type: unknown check type \"ping\"; allowed: tcp, http, https, script, none (keepalived TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK)"
+        ]
+    );
+}
+
+#[test]
+fn check_without_type_is_refused() {
+    assert_eq!(
+        errors(&vs("    check: {interval: 1s}\n")),
+        [
+            "lab.yaml:18:5: virtual_servers.web.check: check without type; allowed type: tcp, http, https, script, none"
+        ]
+    );
+}
+
+#[test]
+fn address_and_fwmark_together_are_refused() {
+    assert_eq!(
+        errors(&vs("    fwmark: 3\n")),
+        [
+            "lab.yaml:18:13: virtual_servers.web.fwmark: both address and fwmark; allowed: address + port (+ protocol), or fwmark (+ family)"
+        ]
+    );
+}
+
+#[test]
+fn virtual_server_without_address_or_fwmark_is_refused() {
+    assert_eq!(
+        errors(&vs("  nothing: {real_servers: []}\n")),
+        [
+            "lab.yaml:18:3: virtual_servers.nothing: no address or fwmark; allowed: address + port (+ protocol), or fwmark (+ family) (keepalived `virtual_server IP PORT` / `virtual_server fwmark N`)"
+        ]
+    );
+}
+
+#[test]
+fn unknown_forwarding_is_refused() {
+    assert_eq!(
+        errors(&vs("    forwarding: fullnat\n")),
+        [
+            "lab.yaml:18:17: virtual_servers.web.forwarding: unknown forwarding method \"fullnat\"; allowed: nat, dr, tun (keepalived NAT, DR, TUN)"
+        ]
+    );
+}
+
+#[test]
+fn hysteresis_must_be_below_quorum() {
+    assert_eq!(
+        errors(&vs("    quorum: 2\n    hysteresis: 2\n")),
+        [
+            "lab.yaml:19:17: virtual_servers.web.hysteresis: hysteresis 2 is not below the quorum 2; allowed 0..1 (quorum is lost below quorum - hysteresis)"
+        ]
+    );
+}
+
+#[test]
+fn ops_is_for_udp_only() {
+    assert_eq!(
+        errors(&vs("    ops: true\n")),
+        [
+            "lab.yaml:18:10: virtual_servers.web.ops: one-packet scheduling is for UDP only (ipvsadm(8) -o); allowed: ops with protocol udp or a fwmark service"
+        ]
+    );
+}
+
+#[test]
+fn unknown_virtual_server_key_lists_the_allowed_keys() {
+    assert_eq!(
+        errors(&vs("    lb_algo: wlc\n")),
+        [
+            "lab.yaml:18:5: virtual_servers.web.lb_algo: unknown field `lb_algo`, expected one of `address`, `port`, `protocol`, `fwmark`, `family`, `scheduler`, `scheduler_flags`, `ops`, `persistence_timeout`, `persistence_granularity`, `forwarding`, `instance`, `quorum`, `hysteresis`, `quorum_weight`, `quorum_up`, `quorum_down`, `sorry_server`, `inhibit_on_failure`, `delay_loop`, `check`, `real_servers`"
+        ]
+    );
+}
+
+#[test]
+fn real_server_port_0_only_for_port_0_services() {
+    assert_eq!(
+        errors(&rs2("        port: 0\n")),
+        [
+            "lab.yaml:18:15: virtual_servers.web.real_servers[1].port: 0 is out of range; allowed 1..65535 (0 only for fwmark or port-0 services)"
+        ]
+    );
+}
+
+#[test]
+fn address_without_port_is_refused() {
+    assert_eq!(
+        errors(&vs("").replace("    port: 80\n", "")),
+        [
+            "lab.yaml:11:3: virtual_servers.web: address without port; allowed: port 1..65535, or 0 with persistence_timeout (all ports)"
+        ]
+    );
+}
+
+#[test]
+fn script_check_needs_a_command() {
+    assert_eq!(
+        errors(&vs("    check: {type: script}\n")),
+        [
+            "lab.yaml:18:5: virtual_servers.web.check: a script check needs command (keepalived MISC_CHECK misc_path)"
+        ]
+    );
+}
+
+#[test]
+fn none_check_takes_no_other_keys() {
+    assert_eq!(
+        errors(&vs("    check: {type: none, interval: 1s}\n")),
+        [
+            "lab.yaml:18:35: virtual_servers.web.check.interval: interval does not apply to a none check; allowed keys for none: type"
+        ]
+    );
+}
+
+#[test]
+fn invalid_real_server_address_is_refused() {
+    assert_eq!(
+        errors(&vs("").replace("192.0.2.22", "192.0.2.x")),
+        [
+            "lab.yaml:17:18: virtual_servers.web.real_servers[1].address: invalid IP address \"192.0.2.x\"; allowed: an IPv4 or IPv6 address"
+        ]
+    );
+}
+
+#[test]
+fn quorum_weight_without_instance_is_refused() {
+    assert_eq!(
+        errors(&vs("    quorum_weight: 10\n").replace("    instance: vi_1\n", "")),
+        [
+            "lab.yaml:17:20: virtual_servers.web.quorum_weight: quorum_weight changes the priority of `instance`, which is not set; allowed: set instance, or remove quorum_weight"
+        ]
+    );
+}
+
+#[test]
+fn unknown_protocol_is_refused() {
+    assert_eq!(
+        errors(&vs("    protocol: icmp\n")),
+        [
+            "lab.yaml:18:15: virtual_servers.web.protocol: unknown protocol \"icmp\"; allowed: tcp, udp, sctp"
+        ]
+    );
+}
+
+#[test]
+fn zero_delay_loop_is_refused() {
+    assert_eq!(
+        errors(&vs("    delay_loop: 0\n")),
+        [
+            "lab.yaml:18:17: virtual_servers.web.delay_loop: 0s is out of range; allowed: more than 0s"
+        ]
+    );
+}
+
+#[test]
+fn unknown_on_stop_is_refused() {
+    assert_eq!(
+        errors(&format!("lvs:\n  on_stop: maybe\n{}", vs(""))),
+        ["lab.yaml:2:12: lvs.on_stop: unknown variant `maybe`, expected `remove` or `keep`"]
     );
 }

@@ -250,7 +250,7 @@ impl Validator<'_> {
                         );
                         0
                     }
-                    Some(v) => self.port(&p("port"), v, 0, ""),
+                    Some(v) => self.port(&p("port"), v, 0, " (0 only with persistence_timeout)"),
                 };
                 let protocol = match r.protocol.as_deref() {
                     None => Protocol::Tcp,
@@ -780,10 +780,11 @@ impl Validator<'_> {
                 } else {
                     CHECK_COMMON.iter().chain(specific).copied().collect()
                 };
+                let article = if kind.starts_with('h') { "an" } else { "a" };
                 self.err(
                     &p(key),
                     format!(
-                        "{key} does not apply to a {kind} check; allowed keys for {kind}: {}",
+                        "{key} does not apply to {article} {kind} check; allowed keys for {kind}: {}",
                         allowed.join(", ")
                     ),
                 );

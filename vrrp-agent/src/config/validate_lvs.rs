@@ -662,6 +662,23 @@ impl Validator<'_> {
             Some(c) => self.check(&p("check"), c, ctx.delay_loop),
             None => ctx.check.cloned(),
         };
+        // A port-0 real server (fwmark or all-ports service) has no port to probe.
+        let probe_port = match check.as_ref().map(|c| &c.kind) {
+            Some(CheckKind::Tcp { connect_port, .. }) => Some(*connect_port),
+            Some(CheckKind::Http(h) | CheckKind::Https(h)) => Some(h.connect_port),
+            _ => None,
+        };
+        if port == 0 && probe_port == Some(None) {
+            let (at, whose) = if rs.check.is_some() {
+                (p("check"), "its check")
+            } else {
+                (at.to_owned(), "the virtual server's check")
+            };
+            self.err(
+                &at,
+                format!("port 0 (fwmark or all-ports service) leaves {whose} nothing to connect to; allowed: set connect_port in the check, or a port on the real server"),
+            );
+        }
         let address = address?;
         // IPVS forwards across families only by tunnelling (kernel 3.18 "mixed address family"
         // services: tun only); NAT and DR keep the packet's family.

@@ -954,3 +954,19 @@ fn unknown_on_stop_is_refused() {
         ["lab.yaml:2:12: lvs.on_stop: unknown variant `maybe`, expected `remove` or `keep`"]
     );
 }
+
+#[test]
+fn port_0_real_server_check_needs_connect_port() {
+    assert_eq!(
+        errors(&vs(
+            "  fw: {fwmark: 3, check: {type: tcp}, real_servers: [{address: 192.0.2.31}, {address: 192.0.2.32, check: {type: http}}]}\n"
+        )),
+        [
+            "lab.yaml:18:55: virtual_servers.fw.real_servers[0]: port 0 (fwmark or all-ports service) leaves the virtual server's check nothing to connect to; allowed: set connect_port in the check, or a port on the real server",
+            "lab.yaml:18:99: virtual_servers.fw.real_servers[1].check: port 0 (fwmark or all-ports service) leaves its check nothing to connect to; allowed: set connect_port in the check, or a port on the real server"
+        ]
+    );
+    valid(&vs(
+        "  fw: {fwmark: 3, check: {type: tcp, connect_port: 25}, real_servers: [{address: 192.0.2.31}]}\n",
+    ));
+}

@@ -119,7 +119,9 @@ pub struct Persistence {
     pub prefix: u8,
 }
 
-/// A virtual server (keepalived `virtual_server`).
+/// A virtual server (keepalived `virtual_server`). The input's virtual-server-level
+/// `inhibit_on_failure`, `delay_loop` and `check` are defaults, folded into each real server
+/// (the effective config prints them per real server).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct VirtualServer {
     /// Name (the key under `virtual_servers`), used in logs and status.
@@ -195,7 +197,8 @@ pub struct RealServer {
     /// On failure, keep the server with weight 0 instead of removing it, so established
     /// connections drain (keepalived `inhibit_on_failure`; default false).
     pub inhibit_on_failure: bool,
-    /// Health check (default: the virtual server's `check`; none: always healthy).
+    /// Health check (default: the virtual server's `check`; none, or `type: none` on the real
+    /// server: always healthy).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub check: Option<Check>,
 }
@@ -206,19 +209,21 @@ pub struct Check {
     /// What is probed.
     #[serde(flatten)]
     pub kind: CheckKind,
-    /// Period between checks (keepalived `delay_loop`; default 5s, keepalived 60s).
+    /// Period between checks (default: the virtual server's `delay_loop`, else 5s; keepalived's
+    /// `delay_loop` defaults to 60s).
     pub interval: ConfigDuration,
-    /// Time allowed for one attempt: connect and, for http(s), the answer
-    /// (keepalived `connect_timeout`, default 5s; must not exceed `interval`).
+    /// Time allowed for one attempt: connect and, for http(s), the answer; for a script, its
+    /// run (keepalived `connect_timeout` / `misc_timeout`; default min(5s, interval); must not
+    /// exceed `interval`).
     pub timeout: ConfigDuration,
     /// Attempts after a failed one before the check counts as failed
-    /// (keepalived `retry`, default 1).
+    /// (keepalived `retry`, default 1, at most 100).
     pub retries: u32,
     /// Pause before each retry (keepalived `delay_before_retry`, default 1s).
     pub retry_delay: ConfigDuration,
-    /// Consecutive successful checks to bring a failed server back (default 1).
+    /// Consecutive successful checks to bring a failed server back (default 1, at least 1).
     pub rise: u32,
-    /// Consecutive failed checks to take a server out (default 1).
+    /// Consecutive failed checks to take a server out (default 1, at least 1).
     pub fall: u32,
     /// Start the server as failed until its first successful check (keepalived `alpha`;
     /// default false: start healthy).

@@ -970,3 +970,15 @@ fn port_0_real_server_check_needs_connect_port() {
         "  fw: {fwmark: 3, check: {type: tcp, connect_port: 25}, real_servers: [{address: 192.0.2.31}]}\n",
     ));
 }
+
+#[test]
+fn keepalived_keys_inside_a_check_are_refused_with_the_allowed_keys() {
+    assert_eq!(
+        errors(&vs(
+            "    check:\n      type: tcp\n      connect_timeout: 3\n"
+        )),
+        [
+            "lab.yaml:20:7: virtual_servers.web.check.connect_timeout: unknown field `connect_timeout`, expected one of `type`, `interval`, `timeout`, `retries`, `retry_delay`, `rise`, `fall`, `alpha`, `connect_ip`, `connect_port`, `path`, `host`, `status`, `digest`, `contains`, `verify_tls`, `command`, `user`"
+        ]
+    );
+}

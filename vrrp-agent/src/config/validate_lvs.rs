@@ -48,7 +48,7 @@ const CHECK_COMMON: &[&str] = &[
     "alpha",
 ];
 
-/// What a keepalived-style name in the file maps to, for messages.
+/// The forwarding names a message lists (ipvsadm(8) masq / gate / ipip are accepted too).
 fn allowed_forwarding() -> &'static str {
     "nat, dr, tun (keepalived NAT, DR, TUN)"
 }

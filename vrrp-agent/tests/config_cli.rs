@@ -57,6 +57,8 @@ fn check_of_the_example_exits_0_and_prints_a_reloadable_effective_config() {
     let original = Config::load(&path).expect("example is valid");
     assert_eq!(printed.instances, original.instances);
     assert_eq!(printed.global, original.global);
+    assert_eq!(printed.lvs, original.lvs);
+    assert_eq!(printed.virtual_servers, original.virtual_servers);
     assert!(
         stdout.contains(
             "  vi_web4:\n    interface: veth0\n    vrid: 51\n    version: 3\n    family: ipv4\n"

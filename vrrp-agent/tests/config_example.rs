@@ -131,6 +131,56 @@ fn example_is_valid_and_has_the_documented_instances() {
 }
 
 #[test]
+fn example_has_the_documented_virtual_servers() {
+    use vrrp_agent::config::lvs::{CheckKind, Forwarding, OnStop, ProgramOn, VsTarget};
+    let c = example();
+    assert_eq!(
+        (c.lvs.program_on, c.lvs.on_stop),
+        (ProgramOn::AllNodes, OnStop::Remove)
+    );
+    let names: Vec<&str> = c.virtual_servers.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["web4", "web6", "mail"]);
+    let web4 = &c.virtual_servers[0];
+    assert_eq!(
+        web4.persistence.as_ref().map(|p| (p.timeout, p.prefix)),
+        Some((300, 24)),
+        "netmask 255.255.255.0 is /24"
+    );
+    assert_eq!(web4.forwarding, Forwarding::Nat);
+    assert_eq!(web4.quorum_weight, -100);
+    let rs = &web4.real_servers;
+    assert_eq!(
+        (rs[0].port, rs[0].weight, rs[0].inhibit_on_failure),
+        (8080, 2, true)
+    );
+    assert!(matches!(
+        rs[0].check.as_ref().map(|c| &c.kind),
+        Some(CheckKind::Http(h)) if h.path == "/health" && h.status == [(200, 299)]
+    ));
+    assert!(matches!(
+        rs[1].check.as_ref().map(|c| &c.kind),
+        Some(CheckKind::Tcp {
+            connect_port: Some(8080),
+            ..
+        })
+    ));
+    assert!(!rs[1].inhibit_on_failure);
+    let web6 = &c.virtual_servers[1];
+    assert_eq!(web6.real_servers[2].forwarding, Forwarding::Tun);
+    assert!(matches!(
+        web6.real_servers[1].check.as_ref().map(|c| &c.kind),
+        Some(CheckKind::Script { .. })
+    ));
+    assert_eq!(
+        c.virtual_servers[2].target,
+        VsTarget::Fwmark {
+            fwmark: 25,
+            family: Family::Ipv4
+        }
+    );
+}
+
+#[test]
 fn example_interfaces_missing_on_the_host_are_warnings_with_positions() {
     let text = std::fs::read_to_string(example_path()).expect("example file");
     let c = Config::from_str_with(&text, "ex.yaml", &|name| name == "eth0")

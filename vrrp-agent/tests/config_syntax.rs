@@ -23,11 +23,12 @@ fn unknown_instance_key_is_an_error_listing_the_allowed_keys() {
 }
 
 #[test]
-fn unknown_top_level_key_is_an_error_until_it_is_implemented() {
+fn unknown_top_level_key_is_an_error_listing_the_allowed_keys() {
+    // keepalived's block name, singular: the YAML key is `virtual_servers`.
     assert_eq!(
-        errors("virtual_servers: {}\n"),
+        errors("virtual_server: {}\n"),
         [
-            "lab.yaml:1:1: virtual_servers: unknown field `virtual_servers`, expected one of `global`, `scripts`, `instances`, `sync_groups`"
+            "lab.yaml:1:1: virtual_server: unknown field `virtual_server`, expected one of `global`, `scripts`, `instances`, `sync_groups`, `lvs`, `virtual_servers`"
         ]
     );
 }

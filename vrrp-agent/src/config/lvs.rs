@@ -11,12 +11,12 @@
 
 use std::net::IpAddr;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
 use super::duration::ConfigDuration;
 
-/// Daemon-wide LVS settings (no keepalived equivalent: keepalived always programs every node
-/// and leaves its services in place only with `--dont-release-vrrp`-like flags).
+/// Daemon-wide LVS settings (no keepalived equivalent: keepalived programs every node and
+/// removes its services on stop unless started with `--dont-release-ipvs`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LvsGlobal {
     /// Where the IPVS table is programmed (default `all_nodes`).
@@ -99,22 +99,29 @@ pub enum VsTarget {
 pub enum Forwarding {
     /// NAT / masquerading (`ipvsadm -m`).
     Nat,
-    /// Direct routing (`ipvsadm -g`), the default as in ipvsadm.
+    /// Direct routing (`ipvsadm -g`), the default as in ipvsadm (keepalived defaults to NAT:
+    /// write `forwarding: nat` when porting a configuration that relies on that).
     Dr,
     /// IP-in-IP tunnel (`ipvsadm -i`).
     Tun,
 }
 
-/// Persistence (keepalived `persistence_timeout` / `persistence_granularity`).
+/// Persistence (keepalived `persistence_timeout` / `persistence_granularity`). Serialised
+/// flat into the virtual server under those two keys, as written in the input.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Persistence {
-    /// Seconds a client stays on its real server after its last connection (1..2^31).
+    /// Seconds a client stays on its real server after its last connection (1..2^31-1).
+    #[serde(rename = "persistence_timeout")]
     pub timeout: u32,
-    /// Client grouping as a prefix length (default 32 / 128: per client address).
+    /// Client grouping as a prefix length (default 32 / 128: per client address; keepalived
+    /// writes an IPv4 netmask, which the input also accepts).
+    #[serde(rename = "persistence_granularity")]
     pub prefix: u8,
 }
 
-/// A virtual server (keepalived `virtual_server`).
+/// A virtual server (keepalived `virtual_server`). The input's virtual-server-level
+/// `inhibit_on_failure`, `delay_loop` and `check` are defaults, folded into each real server
+/// (the effective config prints them per real server).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct VirtualServer {
     /// Name (the key under `virtual_servers`), used in logs and status.
@@ -131,8 +138,8 @@ pub struct VirtualServer {
     pub scheduler_flags: Vec<String>,
     /// One-packet scheduling for UDP (keepalived `ops`).
     pub ops: bool,
-    /// Persistence, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Persistence, if any (`persistence_timeout` set).
+    #[serde(flatten)]
     pub persistence: Option<Persistence>,
     /// Default forwarding method of the real servers (default dr).
     pub forwarding: Forwarding,
@@ -190,7 +197,8 @@ pub struct RealServer {
     /// On failure, keep the server with weight 0 instead of removing it, so established
     /// connections drain (keepalived `inhibit_on_failure`; default false).
     pub inhibit_on_failure: bool,
-    /// Health check (default: the virtual server's `check`; none: always healthy).
+    /// Health check (default: the virtual server's `check`; none, or `type: none` on the real
+    /// server: always healthy).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub check: Option<Check>,
 }
@@ -201,19 +209,21 @@ pub struct Check {
     /// What is probed.
     #[serde(flatten)]
     pub kind: CheckKind,
-    /// Period between checks (keepalived `delay_loop`; default 5s, keepalived 60s).
+    /// Period between checks (default: the virtual server's `delay_loop`, else 5s; keepalived's
+    /// `delay_loop` defaults to 60s).
     pub interval: ConfigDuration,
-    /// Time allowed for one attempt: connect and, for http(s), the answer
-    /// (keepalived `connect_timeout`, default 5s; must not exceed `interval`).
+    /// Time allowed for one attempt: connect and, for http(s), the answer; for a script, its
+    /// run (keepalived `connect_timeout` / `misc_timeout`; default min(5s, interval); must not
+    /// exceed `interval`).
     pub timeout: ConfigDuration,
     /// Attempts after a failed one before the check counts as failed
-    /// (keepalived `retry`, default 1).
+    /// (keepalived `retry`, default 1, at most 100).
     pub retries: u32,
     /// Pause before each retry (keepalived `delay_before_retry`, default 1s).
     pub retry_delay: ConfigDuration,
-    /// Consecutive successful checks to bring a failed server back (default 1).
+    /// Consecutive successful checks to bring a failed server back (default 1, at least 1).
     pub rise: u32,
-    /// Consecutive failed checks to take a server out (default 1).
+    /// Consecutive failed checks to take a server out (default 1, at least 1).
     pub fall: u32,
     /// Start the server as failed until its first successful check (keepalived `alpha`;
     /// default false: start healthy).
@@ -256,6 +266,8 @@ pub struct HttpCheck {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// Accepted status codes as inclusive ranges (default 200-299, keepalived's default).
+    /// Serialised as the input writes them: "200-299", or 200 for a single code.
+    #[serde(serialize_with = "status_ranges")]
     pub status: Vec<(u16, u16)>,
     /// MD5 of the body as 32 hex digits (keepalived `digest`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -270,5 +282,24 @@ pub struct HttpCheck {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connect_port: Option<u16>,
     /// Verify the server certificate (https only; default false, as keepalived SSL_GET).
+    /// Printed only when true: an http check refuses the key.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub verify_tls: bool,
+}
+
+/// `[(200, 299), (302, 302)]` -> `["200-299", 302]`.
+fn status_ranges<S: Serializer>(ranges: &[(u16, u16)], s: S) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    #[serde(untagged)]
+    enum Item {
+        Code(u16),
+        Range(String),
+    }
+    s.collect_seq(ranges.iter().map(|&(lo, hi)| {
+        if lo == hi {
+            Item::Code(lo)
+        } else {
+            Item::Range(format!("{lo}-{hi}"))
+        }
+    }))
 }

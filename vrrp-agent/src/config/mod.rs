@@ -13,8 +13,10 @@ mod duration;
 mod error;
 pub mod lvs;
 mod raw;
+mod raw_lvs;
 mod spans;
 mod validate;
+mod validate_lvs;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};

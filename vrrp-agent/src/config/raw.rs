@@ -166,6 +166,10 @@ pub(crate) struct RawConfig {
     pub instances: NamedMap<RawInstance>,
     #[serde(default)]
     pub sync_groups: NamedMap<RawSyncGroup>,
+    #[serde(default)]
+    pub lvs: super::raw_lvs::RawLvs,
+    #[serde(default)]
+    pub virtual_servers: NamedMap<super::raw_lvs::RawVirtualServer>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -161,19 +161,19 @@ fn from_serde(e: &serde_path_to_error::Error<serde_yaml::Error>) -> Diagnostic {
     }
 }
 
-struct Validator<'a> {
-    spans: SpanIndex,
+pub(super) struct Validator<'a> {
+    pub(super) spans: SpanIndex,
     errors: Vec<Diagnostic>,
     warnings: Vec<Diagnostic>,
     interface_exists: &'a dyn Fn(&str) -> bool,
 }
 
-fn join(a: &str, b: &str) -> String {
+pub(super) fn join(a: &str, b: &str) -> String {
     format!("{a}.{b}")
 }
 
 impl Validator<'_> {
-    fn err(&mut self, path: &str, message: impl Into<String>) {
+    pub(super) fn err(&mut self, path: &str, message: impl Into<String>) {
         let position = self.spans.value(path);
         self.errors.push(Diagnostic {
             origin: String::new(),
@@ -184,7 +184,7 @@ impl Validator<'_> {
     }
 
     /// `path.field` when the file writes that field (mapping form), else `path` (string form).
-    fn sub(&self, path: &str, field: &str) -> String {
+    pub(super) fn sub(&self, path: &str, field: &str) -> String {
         let p = join(path, field);
         if self.spans.contains(&p) {
             p
@@ -193,7 +193,7 @@ impl Validator<'_> {
         }
     }
 
-    fn warn(&mut self, path: &str, message: impl Into<String>) {
+    pub(super) fn warn(&mut self, path: &str, message: impl Into<String>) {
         let position = self.spans.value(path);
         self.warnings.push(Diagnostic {
             origin: String::new(),
@@ -204,7 +204,7 @@ impl Validator<'_> {
     }
 
     /// `v` within `lo..=hi`, else an error "V is out of range; allowed LO..HI" and `None`.
-    fn range(&mut self, path: &str, v: i64, lo: i64, hi: i64, why: &str) -> Option<i64> {
+    pub(super) fn range(&mut self, path: &str, v: i64, lo: i64, hi: i64, why: &str) -> Option<i64> {
         if (lo..=hi).contains(&v) {
             Some(v)
         } else {
@@ -253,7 +253,7 @@ impl Validator<'_> {
         PathBuf::from(value)
     }
 
-    fn command(&mut self, path: &str, c: RawCommand) -> Vec<String> {
+    pub(super) fn command(&mut self, path: &str, c: RawCommand) -> Vec<String> {
         if c.0.first().is_none_or(|p| p.is_empty()) {
             self.err(path, "empty command; allowed: \"/path/to/program args\" or a list [\"/path/to/program\", \"arg\"]");
         }
@@ -282,6 +282,7 @@ impl Validator<'_> {
             .map(|(name, g)| self.sync_group(name, g, &instances))
             .collect();
         self.group_membership(&sync_groups);
+        let (lvs, virtual_servers) = self.lvs(raw.lvs, raw.virtual_servers, &instances);
         for s in &scripts {
             let used = instances
                 .iter()
@@ -307,8 +308,8 @@ impl Validator<'_> {
             scripts,
             instances,
             sync_groups,
-            lvs: super::lvs::LvsGlobal::default(),
-            virtual_servers: Vec::new(),
+            lvs,
+            virtual_servers,
             warnings: Vec::new(),
         }
     }

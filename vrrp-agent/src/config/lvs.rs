@@ -97,10 +97,9 @@ pub enum VsTarget {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Forwarding {
-    /// NAT / masquerading (`ipvsadm -m`).
+    /// NAT / masquerading (`ipvsadm -m`), the default as in keepalived.
     Nat,
-    /// Direct routing (`ipvsadm -g`), the default as in ipvsadm (keepalived defaults to NAT:
-    /// write `forwarding: nat` when porting a configuration that relies on that).
+    /// Direct routing (`ipvsadm -g`).
     Dr,
     /// IP-in-IP tunnel (`ipvsadm -i`).
     Tun,
@@ -141,7 +140,7 @@ pub struct VirtualServer {
     /// Persistence, if any (`persistence_timeout` set).
     #[serde(flatten)]
     pub persistence: Option<Persistence>,
-    /// Default forwarding method of the real servers (default dr).
+    /// Default forwarding method of the real servers (default nat, as keepalived).
     pub forwarding: Forwarding,
     /// The VRRP instance whose VIP this is: with `lvs.program_on: master` the service exists
     /// only while that instance is Master, and `quorum_weight` applies to its priority.

@@ -1,5 +1,5 @@
-//! Orchestration only: test, demo, run, bench, fuzz, guest. `./x` runs scripts/setup.sh first, so every
-//! toolchain and package named there is present when these run.
+//! Orchestration only: test, demo, run, bench, fuzz, guest, guest-test. `./x` runs
+//! scripts/setup.sh first, so every toolchain and package named there is present when these run.
 
 mod guest;
 
@@ -45,6 +45,12 @@ enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
         args: Vec<String>,
     },
+    /// Only the IPVS guest step of `test`: build the guest test binaries and run them in one
+    /// guest (all of GUEST_TESTS, or the test binaries named, e.g. `ipvs_worker`).
+    GuestTest {
+        /// Test binary names (`[[test]]` targets) to run; all when none.
+        only: Vec<String>,
+    },
     /// Fuzz the VRRP decoder with cargo-fuzz for a while.
     Fuzz {
         #[arg(long, default_value_t = 60)]
@@ -71,6 +77,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Bench { quick } => bench(quick),
         Cmd::Fuzz { seconds } => fuzz(seconds),
         Cmd::Guest { args } => guest::run_command(&args),
+        Cmd::GuestTest { only } => guest_test(&only),
     }
 }
 
@@ -176,6 +183,25 @@ fn test(no_lint: bool) -> Result<()> {
         bail!("tests failed");
     }
     if passed == 0 {
+        bail!("no test ran");
+    }
+    Ok(())
+}
+
+/// `cargo xtask guest-test [NAME...]`: the guest step of `test` alone.
+fn guest_test(only: &[String]) -> Result<()> {
+    let started = std::time::Instant::now();
+    let bins = guest::build(&guest::select(only)?)?;
+    let (report, failure) = guest::run_tests(&bins)?;
+    eprintln!(
+        "xtask: IPVS guest step took {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    println!("tests: {} passed, {} failed", report.passed, report.failed);
+    if let Some(why) = failure {
+        bail!("IPVS guest tests failed: {why}");
+    }
+    if report.passed == 0 {
         bail!("no test ran");
     }
     Ok(())

@@ -92,7 +92,10 @@ fn expected_lines(table: &Table) -> Vec<String> {
     for (s, ds) in table {
         out.push(format!("{} {}", s.key, s.scheduler));
         for d in ds {
-            out.push(format!("{} -> {}:{} Masq {}", s.key, d.addr, d.port, d.weight));
+            out.push(format!(
+                "{} -> {}:{} Masq {}",
+                s.key, d.addr, d.port, d.weight
+            ));
         }
     }
     out.sort();
@@ -138,7 +141,10 @@ fn missing_ipvs_is_reported_without_panic() {
         } else {
             w.set_desired(vec![svc(80, vec![dest(10, 1)])])
         };
-        assert!(t.elapsed() < Duration::from_millis(100), "set_desired blocked");
+        assert!(
+            t.elapsed() < Duration::from_millis(100),
+            "set_desired blocked"
+        );
         if have_ipvs {
             if g > 0 {
                 assert!(w.wait_settled(g, SETTLE), "{:?}", w.snapshot());
@@ -160,7 +166,10 @@ fn missing_ipvs_is_reported_without_panic() {
         }
         let json = serde_json::to_value(w.snapshot()).unwrap();
         assert_eq!(json["available"], have_ipvs);
-        assert!(w.shutdown(true, Duration::from_secs(5)), "shutdown timed out");
+        assert!(
+            w.shutdown(true, Duration::from_secs(5)),
+            "shutdown timed out"
+        );
     })
     .join()
     .unwrap_or_else(|p| std::panic::resume_unwind(p));
@@ -215,10 +224,7 @@ fn weight_edit_keeps_the_destination_and_its_stats() {
             ..Dest::new("198.51.100.5".parse().unwrap(), 8080, Forwarding::Masq)
         };
         let w = IpvsWorker::spawn_with(fast());
-        let g = w.set_desired(vec![(
-            Service::new(key, "wrr"),
-            vec![real(1), dest(10, 1)],
-        )]);
+        let g = w.set_desired(vec![(Service::new(key, "wrr"), vec![real(1), dest(10, 1)])]);
         assert!(w.wait_settled(g, SETTLE), "{:?}", w.snapshot());
         // one connection scheduled (locally, LOCAL_OUT) so the destinations have counters
         for _ in 0..4 {
@@ -239,10 +245,7 @@ fn weight_edit_keeps_the_destination_and_its_stats() {
         assert!(eventually(Duration::from_secs(10), || conns(&mut c) >= 1));
         let before = conns(&mut c);
         let ops_before = w.snapshot().ops_applied;
-        let g = w.set_desired(vec![(
-            Service::new(key, "wrr"),
-            vec![real(5), dest(10, 7)],
-        )]);
+        let g = w.set_desired(vec![(Service::new(key, "wrr"), vec![real(5), dest(10, 7)])]);
         assert!(w.wait_settled(g, SETTLE), "{:?}", w.snapshot());
         assert_eq!(
             w.snapshot().ops_applied - ops_before,
@@ -250,7 +253,10 @@ fn weight_edit_keeps_the_destination_and_its_stats() {
             "two in-place edits, no delete/re-add"
         );
         // a re-added destination would start from zero counters
-        assert!(conns(&mut c) >= before, "counters lost: destination re-created");
+        assert!(
+            conns(&mut c) >= before,
+            "counters lost: destination re-created"
+        );
         let text = ipvsadm(&["-Ln"]);
         let weights: Vec<(String, String)> = text
             .lines()
@@ -258,8 +264,14 @@ fn weight_edit_keeps_the_destination_and_its_stats() {
             .filter(|t| t.first() == Some(&"->") && t[1] != "RemoteAddress:Port")
             .map(|t| (t[1].to_string(), t[3].to_string()))
             .collect();
-        assert!(weights.contains(&("198.51.100.5:8080".into(), "5".into())), "{text}");
-        assert!(weights.contains(&("192.0.2.10:80".into(), "7".into())), "{text}");
+        assert!(
+            weights.contains(&("198.51.100.5:8080".into(), "5".into())),
+            "{text}"
+        );
+        assert!(
+            weights.contains(&("192.0.2.10:80".into(), "7".into())),
+            "{text}"
+        );
         drop(listener);
     });
 }
@@ -285,7 +297,16 @@ fn removing_a_destination_is_one_delete() {
 fn a_foreign_service_is_left_alone() {
     in_netns(|| {
         ipvsadm(&["-A", "-t", "203.0.113.1:80", "-s", "rr"]);
-        ipvsadm(&["-a", "-t", "203.0.113.1:80", "-r", "192.0.2.50:80", "-m", "-w", "3"]);
+        ipvsadm(&[
+            "-a",
+            "-t",
+            "203.0.113.1:80",
+            "-r",
+            "192.0.2.50:80",
+            "-m",
+            "-w",
+            "3",
+        ]);
         let foreign = ipvsadm_lines();
         let w = IpvsWorker::spawn_with(fast());
         let table = vec![svc(80, vec![dest(10, 1)])];
@@ -322,7 +343,16 @@ fn drift_is_repaired_by_the_periodic_resync() {
         assert!(w.wait_settled(g, SETTLE));
         // an operator, behind the worker's back
         ipvsadm(&["-d", "-t", "198.51.100.1:80", "-r", "192.0.2.11:80"]);
-        ipvsadm(&["-e", "-t", "198.51.100.1:80", "-r", "192.0.2.10:80", "-m", "-w", "9"]);
+        ipvsadm(&[
+            "-e",
+            "-t",
+            "198.51.100.1:80",
+            "-r",
+            "192.0.2.10:80",
+            "-m",
+            "-w",
+            "9",
+        ]);
         assert_ne!(ipvsadm_lines(), expected_lines(&table));
         // within one resync interval (500 ms) plus slack for the emulated guest
         let repaired = eventually(Duration::from_secs(5), || w.snapshot().repairs >= 2);
@@ -344,7 +374,10 @@ fn shutdown_with_remove_deletes_only_ours() {
         let g = w.set_desired(vec![svc(80, vec![dest(10, 1)]), svc(81, vec![])]);
         assert!(w.wait_settled(g, SETTLE));
         assert_eq!(ipvsadm_lines().len(), 4);
-        assert!(w.shutdown(true, Duration::from_secs(5)), "shutdown timed out");
+        assert!(
+            w.shutdown(true, Duration::from_secs(5)),
+            "shutdown timed out"
+        );
         assert_eq!(ipvsadm_lines(), foreign);
     });
 }
@@ -414,7 +447,10 @@ fn many_wishes_coalesce_and_the_latest_wins() {
         assert_eq!(ipvsadm_lines(), expected_lines(&table));
         let passes = s.passes - passes0;
         eprintln!("500 wishes in {took:?}: {passes} passes");
-        assert!(passes < 100, "{passes} passes for 500 wishes: not coalesced");
+        assert!(
+            passes < 100,
+            "{passes} passes for 500 wishes: not coalesced"
+        );
         assert!(
             w.wait_settled(g0, Duration::ZERO),
             "an older generation counts as settled once superseded and applied"
@@ -427,9 +463,15 @@ fn many_wishes_coalesce_and_the_latest_wins() {
 fn a_refused_operation_is_reported_and_retried() {
     in_netns(|| {
         let w = IpvsWorker::spawn_with(fast());
-        let bad = vec![(Service::new(tcp(80), "no-such-scheduler"), vec![dest(10, 1)])];
+        let bad = vec![(
+            Service::new(tcp(80), "no-such-scheduler"),
+            vec![dest(10, 1)],
+        )];
         let g = w.set_desired(bad);
-        assert!(eventually(Duration::from_secs(10), || w.snapshot().failures >= 3));
+        assert!(eventually(Duration::from_secs(10), || w
+            .snapshot()
+            .failures
+            >= 3));
         let s = w.snapshot();
         assert!(!s.in_sync && !w.settled(g) && s.available, "{s:?}");
         let err = s.last_error.unwrap();

@@ -91,7 +91,10 @@ pub fn select(only: &[String]) -> Result<Vec<(&'static str, &'static str)>> {
         .find(|n| !GUEST_TESTS.iter().any(|(_, t)| t == n))
     {
         let known: Vec<&str> = GUEST_TESTS.iter().map(|(_, t)| *t).collect();
-        bail!("no guest test binary {unknown:?} (known: {})", known.join(", "));
+        bail!(
+            "no guest test binary {unknown:?} (known: {})",
+            known.join(", ")
+        );
     }
     Ok(GUEST_TESTS
         .iter()

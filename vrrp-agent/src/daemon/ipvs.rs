@@ -505,24 +505,26 @@ fn forwarding_name(f: Forwarding) -> String {
 }
 
 fn ser_table<S: serde::Serializer>(table: &Table, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(table.iter().map(|(svc, dests)| JsonService {
-        key: svc.key.to_string(),
-        scheduler: &svc.scheduler,
-        flags: svc.flags.0,
-        owned: svc.flags.contains(vrrp_ipvs::ServiceFlags::OWNED),
-        timeout: svc.timeout,
-        netmask_prefix: svc.netmask_prefix,
-        dests: dests
-            .iter()
-            .map(|d| JsonDest {
-                addr: d.addr,
-                port: d.port,
-                forwarding: forwarding_name(d.forwarding),
-                weight: d.weight,
-                upper_threshold: d.upper_threshold,
-                lower_threshold: d.lower_threshold,
-            })
-            .collect(),
+    s.collect_seq(table.iter().map(|(svc, dests)| {
+        JsonService {
+            key: svc.key.to_string(),
+            scheduler: &svc.scheduler,
+            flags: svc.flags.0,
+            owned: svc.flags.contains(vrrp_ipvs::ServiceFlags::OWNED),
+            timeout: svc.timeout,
+            netmask_prefix: svc.netmask_prefix,
+            dests: dests
+                .iter()
+                .map(|d| JsonDest {
+                    addr: d.addr,
+                    port: d.port,
+                    forwarding: forwarding_name(d.forwarding),
+                    weight: d.weight,
+                    upper_threshold: d.upper_threshold,
+                    lower_threshold: d.lower_threshold,
+                })
+                .collect(),
+        }
     }))
 }
 
@@ -541,7 +543,11 @@ mod tests {
         let snap = Snapshot {
             services: vec![(
                 Service::new(key, "wrr"),
-                vec![Dest::new("192.0.2.10".parse().unwrap(), 80, Forwarding::Masq)],
+                vec![Dest::new(
+                    "192.0.2.10".parse().unwrap(),
+                    80,
+                    Forwarding::Masq,
+                )],
             )],
             ..Snapshot::default()
         };

@@ -14,7 +14,11 @@ use crate::{cargo, count_before, render};
 /// Test binaries (package, `[[test]]` name) that need IPVS, which the host kernel lacks. Their
 /// tests are `#[ignore]`d on the host and run in the guest with `--include-ignored`, so every test
 /// in them must be able to run there: root, busybox, bash, `ip`, `ipvsadm`, no network card.
-pub const GUEST_TESTS: &[(&str, &str)] = &[("vrrp-tests", "guest_smoke"), ("vrrp-ipvs", "kernel")];
+pub const GUEST_TESTS: &[(&str, &str)] = &[
+    ("vrrp-tests", "guest_smoke"),
+    ("vrrp-ipvs", "kernel"),
+    ("vrrp-agent", "ipvs_worker"),
+];
 
 /// Printed by the guest after each test binary: `VRRP-VM-TEST <file name> EXIT=<status>`.
 const TEST_MARKER: &str = "VRRP-VM-TEST ";
@@ -77,8 +81,32 @@ impl Report {
 
 /// Builds the `GUEST_TESTS` binaries and returns their paths.
 pub fn build_tests() -> Result<Vec<PathBuf>> {
+    build(GUEST_TESTS)
+}
+
+/// The `GUEST_TESTS` entries named by `only` (test target names; all when empty).
+pub fn select(only: &[String]) -> Result<Vec<(&'static str, &'static str)>> {
+    if let Some(unknown) = only
+        .iter()
+        .find(|n| !GUEST_TESTS.iter().any(|(_, t)| t == n))
+    {
+        let known: Vec<&str> = GUEST_TESTS.iter().map(|(_, t)| *t).collect();
+        bail!(
+            "no guest test binary {unknown:?} (known: {})",
+            known.join(", ")
+        );
+    }
+    Ok(GUEST_TESTS
+        .iter()
+        .filter(|(_, t)| only.is_empty() || only.iter().any(|n| n == t))
+        .copied()
+        .collect())
+}
+
+/// Builds the given test binaries (package, `[[test]]` name) and returns their paths.
+pub fn build(tests: &[(&str, &str)]) -> Result<Vec<PathBuf>> {
     let mut bins = Vec::new();
-    for (pkg, test) in GUEST_TESTS {
+    for (pkg, test) in tests {
         let mut cmd = cargo();
         cmd.args(["test", "--no-run", "--message-format=json", "-p", pkg])
             .args(["--test", test]);
@@ -277,6 +305,16 @@ mod tests {
             Some(PathBuf::from("/t/debug/deps/guest_smoke-1f"))
         );
         assert_eq!(executable(json, "kernel"), None);
+    }
+
+    #[test]
+    fn guest_tests_are_selected_by_name() {
+        assert_eq!(select(&[]).unwrap().len(), GUEST_TESTS.len());
+        assert_eq!(
+            select(&["ipvs_worker".into()]).unwrap(),
+            vec![("vrrp-agent", "ipvs_worker")]
+        );
+        assert!(select(&["nope".into()]).is_err());
     }
 
     #[test]

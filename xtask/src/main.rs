@@ -1,5 +1,5 @@
-//! Orchestration only: test, demo, run, bench, fuzz, guest. `./x` runs scripts/setup.sh first, so every
-//! toolchain and package named there is present when these run.
+//! Orchestration only: test, demo, run, bench, fuzz, guest, guest-test. `./x` runs
+//! scripts/setup.sh first, so every toolchain and package named there is present when these run.
 
 mod guest;
 
@@ -39,11 +39,20 @@ enum Cmd {
         /// A few seconds per item (what CI runs so the harness cannot rot).
         #[arg(long)]
         quick: bool,
+        /// Only bench-ipvs (host round trip, then the guest).
+        #[arg(long)]
+        ipvs_only: bool,
     },
     /// Run a file from the host (copied in) or a command as root in the IPVS guest kernel.
     Guest {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
         args: Vec<String>,
+    },
+    /// Only the IPVS guest step of `test`: build the guest test binaries and run them in one
+    /// guest (all of GUEST_TESTS, or the test binaries named, e.g. `ipvs_worker`).
+    GuestTest {
+        /// Test binary names (`[[test]]` targets) to run; all when none.
+        only: Vec<String>,
     },
     /// Fuzz the VRRP decoder with cargo-fuzz for a while.
     Fuzz {
@@ -68,9 +77,16 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Test { no_lint } => test(no_lint),
         Cmd::Demo => demo(),
         Cmd::Run { args } => run_agent(&args),
-        Cmd::Bench { quick } => bench(quick),
+        Cmd::Bench { quick, ipvs_only } => {
+            if ipvs_only {
+                bench_ipvs(quick)
+            } else {
+                bench(quick)
+            }
+        }
         Cmd::Fuzz { seconds } => fuzz(seconds),
         Cmd::Guest { args } => guest::run_command(&args),
+        Cmd::GuestTest { only } => guest_test(&only),
     }
 }
 
@@ -181,6 +197,25 @@ fn test(no_lint: bool) -> Result<()> {
     Ok(())
 }
 
+/// `cargo xtask guest-test [NAME...]`: the guest step of `test` alone.
+fn guest_test(only: &[String]) -> Result<()> {
+    let started = std::time::Instant::now();
+    let bins = guest::build(&guest::select(only)?)?;
+    let (report, failure) = guest::run_tests(&bins)?;
+    eprintln!(
+        "xtask: IPVS guest step took {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    println!("tests: {} passed, {} failed", report.passed, report.failed);
+    if let Some(why) = failure {
+        bail!("IPVS guest tests failed: {why}");
+    }
+    if report.passed == 0 {
+        bail!("no test ran");
+    }
+    Ok(())
+}
+
 /// Runs `cargo test`, echoing its output, and adds up the `test result:` lines of every binary.
 fn run_counting(cmd: &mut Command) -> Result<(u64, u64, bool)> {
     use std::io::BufRead as _;
@@ -250,7 +285,58 @@ fn bench(quick: bool) -> Result<()> {
         }
         sh(&mut cmd)?;
     }
+    bench_ipvs(quick)
+}
+
+/// bench-ipvs: the generic-netlink round trip on the host (which has no IPVS), then the whole
+/// bench in the IPVS guest told that figure, so it prints its slowdown factor against the host
+/// and host estimates of the reconcile times (1,000 and 10,000 destinations).
+fn bench_ipvs(quick: bool) -> Result<()> {
+    sh(cargo().args([
+        "build",
+        "--release",
+        "--package",
+        "vrrp-ipvs",
+        "--bin",
+        "bench-ipvs",
+    ]))?;
+    let bin = workspace_root().join("target/release/bench-ipvs");
+    let mut host = Command::new(&bin);
+    host.arg("--rtt-only");
+    if quick {
+        host.arg("--quick");
+    }
+    eprintln!("xtask: {}", render(&host));
+    let out = host
+        .output()
+        .with_context(|| format!("spawn {}", render(&host)))?;
+    if !out.status.success() {
+        bail!("`{}` failed: {}", render(&host), out.status);
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rtt = host_rtt_us(&text)
+        .with_context(|| format!("no genl-rtt-us= in the output of {}: {text}", render(&host)))?;
+    println!("bench-ipvs: host generic-netlink round trip {rtt:.2} us");
+    let mut args = vec![bin.to_string_lossy().into_owned()];
+    if quick {
+        args.push("--quick".into());
+    }
+    args.extend(["--host-rtt-us".into(), format!("{rtt:.3}")]);
+    let started = std::time::Instant::now();
+    guest::run_command(&args)?;
+    eprintln!(
+        "xtask: bench-ipvs in the guest took {:.1} s (boot included)",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
+}
+
+/// The figure of a `genl-rtt-us=12.34` line.
+fn host_rtt_us(text: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("genl-rtt-us="))
+        .and_then(|v| v.parse().ok())
+        .filter(|v: &f64| *v > 0.0)
 }
 
 fn fuzz(seconds: u64) -> Result<()> {
@@ -273,7 +359,14 @@ fn fuzz(seconds: u64) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::count_before;
+    use super::{count_before, host_rtt_us};
+
+    #[test]
+    fn host_round_trip_is_read_from_bench_ipvs() {
+        assert_eq!(host_rtt_us("genl-rtt-us=12.50\n"), Some(12.5));
+        assert_eq!(host_rtt_us("nothing"), None);
+        assert_eq!(host_rtt_us("genl-rtt-us=0"), None);
+    }
 
     #[test]
     fn counts_are_read_from_cargo_test_result_lines() {

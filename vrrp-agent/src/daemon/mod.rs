@@ -12,6 +12,7 @@
 
 pub mod clock;
 pub mod instance;
+pub mod ipvs;
 pub mod lvs;
 pub mod run;
 pub mod status;

@@ -2,7 +2,14 @@
 //! kernel (in a fresh network namespace), plus baselines that run on any kernel (generic-netlink
 //! round trips, the pure planner) so figures from the TCG guest can be scaled to the host.
 //!
-//! Usage: bench-ipvs [--quick] [--runs R]   (root; prints a markdown table, times in ms)
+//! Usage: bench-ipvs [--quick] [--runs R] [--host-rtt-us US]   (root; markdown tables, ms)
+//!        bench-ipvs --rtt-only [--quick]   (any user, any kernel: prints `genl-rtt-us=US`)
+//!
+//! `cargo xtask bench` runs `--rtt-only` on the host, then the full bench in the IPVS guest with
+//! `--host-rtt-us`, so the guest prints its slowdown factor (guest round trip / host round trip,
+//! the same CTRL_CMD_GETFAMILY loop on both) and host estimates of its kernel figures.
+//! Sizes: 1,000 and 10,000 destinations in both modes; `--quick` runs each case once and only
+//! with the default batch (CI, about 30 s in the emulated guest).
 
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
@@ -202,7 +209,19 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(if quick { 1 } else { 3 });
-    let sizes: &[usize] = if quick { &[100, 1000] } else { &[1000, 10_000] };
+    let sizes: &[usize] = &[1000, 10_000];
+    let rounds = if quick { 500 } else { 5000 };
+    if args.iter().any(|a| a == "--rtt-only") {
+        let rtt = genl_rtt(rounds);
+        println!("genl-rtt-us={:.2}", rtt.as_secs_f64() * 1e6);
+        return;
+    }
+    let host_rtt_us: Option<f64> = args
+        .iter()
+        .position(|a| a == "--host-rtt-us")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .filter(|v: &f64| *v > 0.0);
 
     // A namespace of our own: the bench flushes IPVS and must not touch anyone else's.
     let own_ns = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).is_ok();
@@ -217,14 +236,17 @@ fn main() {
         kernel.trim()
     );
 
-    let rounds = if quick { 500 } else { 5000 };
     let rtt = genl_rtt(rounds);
+    let rtt_us = rtt.as_secs_f64() * 1e6;
     println!("| baseline (runs on any kernel) | value |");
     println!("|---|---|");
-    println!(
-        "| generic-netlink round trip, CTRL_CMD_GETFAMILY ({rounds}x) | {:.1} us |",
-        rtt.as_secs_f64() * 1e6
-    );
+    println!("| generic-netlink round trip, CTRL_CMD_GETFAMILY ({rounds}x) | {rtt_us:.1} us |");
+    // The slowdown of this kernel (the TCG guest) against the host, measured the same way.
+    let factor = host_rtt_us.map(|h| rtt_us / h);
+    if let (Some(h), Some(f)) = (host_rtt_us, factor) {
+        println!("| same round trip on the host | {h:.1} us |");
+        println!("| slowdown factor (this kernel / host) | {f:.1}x |");
+    }
     for &n in sizes {
         let (e, o) = plan_time(n, runs.max(3));
         println!(
@@ -247,32 +269,53 @@ fn main() {
             return;
         }
     };
+    let est = |d: Duration| match factor {
+        Some(f) => format!(" | {:.2}", d.as_secs_f64() * 1e3 / f),
+        None => String::new(),
+    };
+    let (est_head, est_rule) = if factor.is_some() {
+        (
+            " | host estimate: from empty (ms) | host estimate: one change (ms)",
+            "|---|---",
+        )
+    } else {
+        ("", "")
+    };
     println!(
-        "| dests | scheduler | batch | reconcile from empty (ms) | one change: read back (ms) | one change: total (ms) |"
+        "| dests | scheduler | batch | reconcile from empty (ms) | one change: read back (ms) | one change: total (ms){est_head} |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---{est_rule}|");
+    let batch = vrrp_ipvs::client::DEFAULT_BATCH;
     let mut cases = Vec::new();
     for &n in sizes {
-        cases.push((n, "wrr", 1));
-        cases.push((n, "wrr", vrrp_ipvs::client::DEFAULT_BATCH));
+        if !quick {
+            cases.push((n, "wrr", 1));
+        }
+        cases.push((n, "wrr", batch));
     }
     // wrr recomputes gcd / max weight over all dests on each add (ip_vs_wrr.c): rr shows
     // what is left of the kernel's per-add cost.
-    cases.push((
-        sizes[sizes.len() - 1],
-        "rr",
-        vrrp_ipvs::client::DEFAULT_BATCH,
-    ));
+    if !quick {
+        cases.push((sizes[sizes.len() - 1], "rr", batch));
+    }
     for (n, sched, batch) in cases {
         let r = reconcile_case(&mut c, n, sched, batch, runs);
         println!(
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {}{}{} |",
             r.n,
             r.sched,
             r.batch,
             ms(r.empty),
             ms(r.one_read),
-            ms(r.one_total)
+            ms(r.one_total),
+            est(r.empty),
+            est(r.one_total),
+        );
+    }
+    if factor.is_some() {
+        println!(
+            "\nhost estimates = guest figure / slowdown factor: a rough scale (the guest is emulated \
+             by TCG, which slows kernel code and system calls unevenly)"
         );
     }
 }

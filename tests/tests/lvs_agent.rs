@@ -168,7 +168,9 @@ fn health_checks_move_real_servers_and_status_shows_them() {
     });
     let down = real_server(&st, "127.0.0.4:8080").expect("rs");
     assert!(
-        down.detail.as_deref().is_some_and(|d| d.contains("refused")),
+        down.detail
+            .as_deref()
+            .is_some_and(|d| d.contains("refused")),
         "detail of a refusing server: {down:?}"
     );
     let l = st.lvs.as_ref().expect("lvs status");
@@ -201,7 +203,9 @@ fn health_checks_move_real_servers_and_status_shows_them() {
         .expect("vrrp-agent status");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("TCP 192.0.2.10:80") && text.contains("127.0.0.4:8080") && text.contains("DOWN"),
+        text.contains("TCP 192.0.2.10:80")
+            && text.contains("127.0.0.4:8080")
+            && text.contains("DOWN"),
         "status text:\n{text}"
     );
     let _ = std::fs::remove_dir_all(&dir);
@@ -213,7 +217,8 @@ fn health_checks_move_real_servers_and_status_shows_them() {
 fn ipvsadm(ns: &Netns, args: &[&str]) -> String {
     let mut argv = vec!["ipvsadm"];
     argv.extend_from_slice(args);
-    ns.exec(&argv).unwrap_or_else(|e| panic!("ipvsadm {args:?}: {e}"))
+    ns.exec(&argv)
+        .unwrap_or_else(|e| panic!("ipvsadm {args:?}: {e}"))
 }
 
 /// The real servers of TCP 192.0.2.10:80 as ipvsadm lists them: (address:port, method, weight).
@@ -222,8 +227,13 @@ fn listed(ns: &Netns) -> Vec<(String, String, u32)> {
     out.lines()
         .filter_map(|l| {
             let w: Vec<&str> = l.split_whitespace().collect();
-            (w.first() == Some(&"->") && w.len() >= 4 && w[1] != "RemoteAddress:Port")
-                .then(|| (w[1].to_string(), w[2].to_string(), w[3].parse().unwrap_or(u32::MAX)))
+            (w.first() == Some(&"->") && w.len() >= 4 && w[1] != "RemoteAddress:Port").then(|| {
+                (
+                    w[1].to_string(),
+                    w[2].to_string(),
+                    w[3].parse().unwrap_or(u32::MAX),
+                )
+            })
         })
         .collect()
 }
@@ -252,13 +262,30 @@ fn ipvs_table_follows_health_leaves_foreign_services_and_is_removed_on_stop() {
     let (ns, dir) = setup("lvi");
     // A service the agent does not own: it must survive everything below.
     ipvsadm(&ns, &["-A", "-t", "198.51.100.1:443", "-s", "rr"]);
-    ipvsadm(&ns, &["-a", "-t", "198.51.100.1:443", "-r", "127.0.0.9:443", "-m", "-w", "7"]);
+    ipvsadm(
+        &ns,
+        &[
+            "-a",
+            "-t",
+            "198.51.100.1:443",
+            "-r",
+            "127.0.0.9:443",
+            "-m",
+            "-w",
+            "7",
+        ],
+    );
     let a = Server::start(&ns, "127.0.0.2:8080");
     let b = Server::start(&ns, "127.0.0.3:8080");
     let mut agent = Agent::start(&ns, &dir, &config(&dir, "remove", 3)).expect("agent");
 
     // .4 never answers: it leaves the table (it starts up, as in keepalived, then falls).
-    wait_listed(&ns, &agent, "initial", &[("127.0.0.2:8080", 3), ("127.0.0.3:8080", 2)]);
+    wait_listed(
+        &ns,
+        &agent,
+        "initial",
+        &[("127.0.0.2:8080", 3), ("127.0.0.3:8080", 2)],
+    );
     assert!(
         listed(&ns).iter().all(|(_, m, _)| m == "Masq"),
         "forwarding: {:?}",
@@ -271,7 +298,12 @@ fn ipvs_table_follows_health_leaves_foreign_services_and_is_removed_on_stop() {
     // Both back.
     let _a = Server::start(&ns, "127.0.0.2:8080");
     let _b = Server::start(&ns, "127.0.0.3:8080");
-    wait_listed(&ns, &agent, "both back", &[("127.0.0.2:8080", 3), ("127.0.0.3:8080", 2)]);
+    wait_listed(
+        &ns,
+        &agent,
+        "both back",
+        &[("127.0.0.2:8080", 3), ("127.0.0.3:8080", 2)],
+    );
     let st = agent.status().expect("status");
     let l = st.lvs.as_ref().expect("lvs");
     assert!(l.ipvs_available && l.in_sync, "worker state: {l:?}");
@@ -283,13 +315,24 @@ fn ipvs_table_follows_health_leaves_foreign_services_and_is_removed_on_stop() {
     // Reload with another weight: an edit in place.
     std::fs::write(&agent.config, config(&dir, "remove", 5)).expect("write config");
     agent.proc.signal(libc::SIGHUP);
-    wait_listed(&ns, &agent, "after reload", &[("127.0.0.2:8080", 5), ("127.0.0.3:8080", 2)]);
+    wait_listed(
+        &ns,
+        &agent,
+        "after reload",
+        &[("127.0.0.2:8080", 5), ("127.0.0.3:8080", 2)],
+    );
 
     // SIGTERM with on_stop: remove: our service goes, the foreign one stays as it was.
     agent.proc.signal(libc::SIGTERM);
-    assert_eq!(agent.proc.wait_exit(Duration::from_secs(15)).expect("exit"), Some(0));
+    assert_eq!(
+        agent.proc.wait_exit(Duration::from_secs(15)).expect("exit"),
+        Some(0)
+    );
     let all = ipvsadm(&ns, &["-Ln"]);
-    assert!(!all.contains("192.0.2.10:80"), "our service left behind:\n{all}");
+    assert!(
+        !all.contains("192.0.2.10:80"),
+        "our service left behind:\n{all}"
+    );
     assert!(
         all.contains("198.51.100.1:443") && all.contains("127.0.0.9:443"),
         "foreign service touched:\n{all}"
@@ -304,20 +347,44 @@ fn on_stop_keep_leaves_the_table_and_a_restart_adopts_it() {
     let _a = Server::start(&ns, "127.0.0.2:8080");
     let _b = Server::start(&ns, "127.0.0.3:8080");
     let mut agent = Agent::start(&ns, &dir, &config(&dir, "keep", 3)).expect("agent");
-    wait_listed(&ns, &agent, "initial", &[("127.0.0.2:8080", 3), ("127.0.0.3:8080", 2)]);
+    wait_listed(
+        &ns,
+        &agent,
+        "initial",
+        &[("127.0.0.2:8080", 3), ("127.0.0.3:8080", 2)],
+    );
     agent.proc.signal(libc::SIGTERM);
-    assert_eq!(agent.proc.wait_exit(Duration::from_secs(15)).expect("exit"), Some(0));
+    assert_eq!(
+        agent.proc.wait_exit(Duration::from_secs(15)).expect("exit"),
+        Some(0)
+    );
     // Kept while the agent is away: traffic is not disturbed by a restart.
-    wait_listed(&ns, &agent, "kept after stop", &[("127.0.0.2:8080", 3), ("127.0.0.3:8080", 2)]);
+    wait_listed(
+        &ns,
+        &agent,
+        "kept after stop",
+        &[("127.0.0.2:8080", 3), ("127.0.0.3:8080", 2)],
+    );
     // A new agent with a changed config adopts the marked service and edits it.
     let yaml = config(&dir, "remove", 4);
     drop(agent);
     let _ = std::fs::remove_file(dir.join("control.sock"));
     let mut agent = Agent::start(&ns, &dir, &yaml).expect("agent restart");
-    wait_listed(&ns, &agent, "adopted", &[("127.0.0.2:8080", 4), ("127.0.0.3:8080", 2)]);
+    wait_listed(
+        &ns,
+        &agent,
+        "adopted",
+        &[("127.0.0.2:8080", 4), ("127.0.0.3:8080", 2)],
+    );
     agent.proc.signal(libc::SIGTERM);
-    assert_eq!(agent.proc.wait_exit(Duration::from_secs(15)).expect("exit"), Some(0));
+    assert_eq!(
+        agent.proc.wait_exit(Duration::from_secs(15)).expect("exit"),
+        Some(0)
+    );
     let all = ipvsadm(&ns, &["-Ln"]);
-    assert!(!all.contains("192.0.2.10:80"), "service left behind:\n{all}");
+    assert!(
+        !all.contains("192.0.2.10:80"),
+        "service left behind:\n{all}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

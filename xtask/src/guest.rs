@@ -18,7 +18,20 @@ pub const GUEST_TESTS: &[(&str, &str)] = &[
     ("vrrp-tests", "guest_smoke"),
     ("vrrp-ipvs", "kernel"),
     ("vrrp-agent", "ipvs_worker"),
+    ("vrrp-tests", "lvs_agent"),
 ];
+
+/// Test binaries that start the vrrp-agent binary: it goes into the guest beside them
+/// (tests/src/agent.rs looks beside the test executable), stripped of debug info to keep the
+/// initramfs small.
+const NEEDS_AGENT: &[&str] = &["lvs_agent"];
+
+/// What a guest run takes: the test binaries to run, and other files they need.
+#[derive(Debug, Default)]
+pub struct Payload {
+    pub tests: Vec<PathBuf>,
+    pub files: Vec<PathBuf>,
+}
 
 /// Printed by the guest after each test binary: `VRRP-VM-TEST <file name> EXIT=<status>`.
 const TEST_MARKER: &str = "VRRP-VM-TEST ";
@@ -80,8 +93,35 @@ impl Report {
 }
 
 /// Builds the `GUEST_TESTS` binaries and returns their paths.
-pub fn build_tests() -> Result<Vec<PathBuf>> {
+pub fn build_tests() -> Result<Payload> {
     build(GUEST_TESTS)
+}
+
+/// Builds the agent and writes a copy without debug info to target/guest/vrrp-agent.
+fn agent_binary() -> Result<PathBuf> {
+    let mut cmd = cargo();
+    cmd.args(["build", "-p", "vrrp-agent", "--bin", "vrrp-agent"]);
+    eprintln!("xtask: {}", render(&cmd));
+    if !cmd
+        .status()
+        .with_context(|| format!("spawn {}", render(&cmd)))?
+        .success()
+    {
+        bail!("`{}` failed", render(&cmd));
+    }
+    let root = crate::workspace_root();
+    let dir = root.join("target/guest");
+    std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+    let out = dir.join("vrrp-agent");
+    let mut strip = Command::new("objcopy");
+    strip
+        .arg("--strip-debug")
+        .arg(root.join("target/debug/vrrp-agent"))
+        .arg(&out);
+    if !strip.status().context("spawn objcopy")?.success() {
+        bail!("`{}` failed", render(&strip));
+    }
+    Ok(out)
 }
 
 /// The `GUEST_TESTS` entries named by `only` (test target names; all when empty).
@@ -103,8 +143,8 @@ pub fn select(only: &[String]) -> Result<Vec<(&'static str, &'static str)>> {
         .collect())
 }
 
-/// Builds the given test binaries (package, `[[test]]` name) and returns their paths.
-pub fn build(tests: &[(&str, &str)]) -> Result<Vec<PathBuf>> {
+/// Builds the given test binaries (package, `[[test]]` name) and what they need in the guest.
+pub fn build(tests: &[(&str, &str)]) -> Result<Payload> {
     let mut bins = Vec::new();
     for (pkg, test) in tests {
         let mut cmd = cargo();
@@ -122,7 +162,12 @@ pub fn build(tests: &[(&str, &str)]) -> Result<Vec<PathBuf>> {
             .with_context(|| format!("cargo built no test executable {pkg}:{test}"))?;
         bins.push(exe);
     }
-    Ok(bins)
+    let files = if tests.iter().any(|(_, t)| NEEDS_AGENT.contains(t)) {
+        vec![agent_binary()?]
+    } else {
+        Vec::new()
+    };
+    Ok(Payload { tests: bins, files })
 }
 
 /// The executable of test target `test` in cargo's `--message-format=json` output.
@@ -141,7 +186,8 @@ fn executable(json_lines: &str, test: &str) -> Option<PathBuf> {
 
 /// Runs every test binary in one guest, one thread each, ignored tests included, streaming the
 /// console. Returns what the guest reported and, unless each binary ran and passed, why not.
-pub fn run_tests(bins: &[PathBuf]) -> Result<(Report, Option<String>)> {
+pub fn run_tests(payload: &Payload) -> Result<(Report, Option<String>)> {
+    let bins = &payload.tests;
     let names: Vec<String> = bins.iter().map(|b| file_name(b)).collect::<Result<_>>()?;
     let list: Vec<String> = names.iter().map(|n| shell_quote(n)).collect();
     let guest_cmd = format!(
@@ -150,7 +196,7 @@ pub fn run_tests(bins: &[PathBuf]) -> Result<(Report, Option<String>)> {
         list.join(" ")
     );
     let mut cmd = Command::new(script());
-    for b in bins {
+    for b in bins.iter().chain(&payload.files) {
         cmd.arg("-f").arg(b);
     }
     cmd.arg("--").arg(guest_cmd);

@@ -363,7 +363,8 @@ impl Validator<'_> {
             }
         };
 
-        let forwarding = self.forwarding(&p("forwarding"), r.forwarding.as_deref(), Forwarding::Nat);
+        let forwarding =
+            self.forwarding(&p("forwarding"), r.forwarding.as_deref(), Forwarding::Nat);
 
         let instance = r.instance;
         if let Some(i) = &instance {

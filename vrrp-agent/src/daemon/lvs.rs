@@ -223,7 +223,11 @@ impl Lvs {
             .iter()
             .map(|vs| {
                 let key = table::service_key(vs);
-                let q = self.quorum.get(&vs.name).copied().unwrap_or(Quorum::INITIAL);
+                let q = self
+                    .quorum
+                    .get(&vs.name)
+                    .copied()
+                    .unwrap_or(Quorum::INITIAL);
                 VirtualServerStatus {
                     name: vs.name.clone(),
                     service: key.to_string(),

@@ -1134,9 +1134,7 @@ impl Daemon {
             Ok(Some(l)) => self.lvs = Some(l),
             Ok(None) => {}
             Err(e) => {
-                tracing::error!(
-                    "reload refused, the running configuration stays in force: {e:#}"
-                );
+                tracing::error!("reload refused, the running configuration stays in force: {e:#}");
                 return;
             }
         }

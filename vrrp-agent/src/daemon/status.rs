@@ -181,7 +181,11 @@ impl Status {
             s.push_str(&format!(
                 "\nLVS (program_on {}): IPVS {}, {}, {} ops applied ({} repairs) in {} passes\n",
                 l.program_on,
-                if l.ipvs_available { "available" } else { "UNAVAILABLE" },
+                if l.ipvs_available {
+                    "available"
+                } else {
+                    "UNAVAILABLE"
+                },
                 if l.in_sync { "in sync" } else { "NOT in sync" },
                 l.ops_applied,
                 l.repairs,
@@ -202,7 +206,11 @@ impl Status {
                     v.instance
                         .as_ref()
                         .map_or_else(String::new, |i| format!(" instance {i}")),
-                    if v.programmed { "" } else { " (not programmed here)" }
+                    if v.programmed {
+                        ""
+                    } else {
+                        " (not programmed here)"
+                    }
                 ));
                 for r in &v.real_servers {
                     s.push_str(&format!(

@@ -181,7 +181,11 @@ pub fn desired(
                 .iter()
                 .any(|d| d.addr == sorry.address && d.port == sorry.port)
         {
-            dests.push(Dest::new(sorry.address, sorry.port, forwarding(sorry.forwarding)));
+            dests.push(Dest::new(
+                sorry.address,
+                sorry.port,
+                forwarding(sorry.forwarding),
+            ));
         }
         table.push((service(vs), dests));
     }
@@ -340,7 +344,10 @@ mod tests {
                 family: Family::Inet6
             }
         );
-        assert!(s.flags.contains(ServiceFlags::SH_PORT | ServiceFlags::SH_FALLBACK));
+        assert!(
+            s.flags
+                .contains(ServiceFlags::SH_PORT | ServiceFlags::SH_FALLBACK)
+        );
         assert!(s.flags.contains(ServiceFlags::PERSISTENT));
         assert_eq!((s.timeout, s.netmask_prefix), (300, 24));
     }

@@ -8,5 +8,6 @@ pub mod control;
 pub mod daemon;
 pub mod health;
 pub mod io;
+pub mod lvs;
 pub mod notify;
 pub mod xdp;

@@ -160,7 +160,10 @@ async fn tcp_check_of_a_listening_server_stays_up() {
     assert!(m.is_up(&key));
     let st = m.states();
     assert_eq!(st.len(), 1);
-    assert!(st[0].1.up && st[0].1.checks >= 2 && st[0].1.failures == 0, "{st:?}");
+    assert!(
+        st[0].1.up && st[0].1.checks >= 2 && st[0].1.failures == 0,
+        "{st:?}"
+    );
     assert_eq!(st[0].1.detail, "connected");
     assert!(rx.try_recv().is_err(), "no change expected");
     let unknown = TargetKey {
@@ -219,7 +222,10 @@ async fn http_status_must_be_in_the_accepted_ranges() {
     let mut h = http_check();
     h.status = vec![(500, 500), (302, 304)];
     let c = check(CheckKind::Http(h));
-    assert_eq!(prober(err.addr, &c).attempt().await, Ok("status 500".into()));
+    assert_eq!(
+        prober(err.addr, &c).attempt().await,
+        Ok("status 500".into())
+    );
     assert_eq!(
         prober(ok.addr, &c).attempt().await,
         Err("status 200 not in 500,302-304".into())
@@ -425,7 +431,10 @@ async fn script_exit_status_decides() {
 async fn a_hanging_script_is_killed_at_the_timeout_and_counts_as_a_failure() {
     let pidfile = std::env::temp_dir().join(format!("lvs-health-hang-{}", std::process::id()));
     let _ = std::fs::remove_file(&pidfile);
-    let mut c = check(sh(&format!("echo $$ > {}; exec sleep 30", pidfile.display())));
+    let mut c = check(sh(&format!(
+        "echo $$ > {}; exec sleep 30",
+        pidfile.display()
+    )));
     c.timeout = ConfigDuration::from_millis(300);
     let t0 = Instant::now();
     let r = prober(SocketAddr::new(LO, 80), &c).attempt().await;
@@ -545,7 +554,13 @@ async fn reload_keeps_unchanged_targets_and_starts_and_stops_the_others() {
     let mut ta2 = ta.clone();
     ta2.check.interval = ConfigDuration::from_millis(150);
     m.reload(vec![ta2, tc]);
-    let sa = &m.states().iter().find(|(k, _)| *k == ta.key).unwrap().1.clone();
+    let sa = &m
+        .states()
+        .iter()
+        .find(|(k, _)| *k == ta.key)
+        .unwrap()
+        .1
+        .clone();
     assert_eq!(sa.checks, 0, "a changed check starts afresh");
     m.shutdown();
     assert!(m.states().is_empty());

@@ -106,20 +106,12 @@ impl Checker {
             // alpha: the first success is enough, whatever `rise` says.
             self.awaiting_first_success = false;
             let was_up = self.rise_fall.is_up();
-            self.rise_fall = RiseFall::new(self.rise_fall_rise(), self.rise_fall_fall(), true);
+            self.rise_fall = RiseFall::new(self.rise_fall.rise(), self.rise_fall.fall(), true);
             (!was_up).then_some(true)
         } else {
             self.rise_fall.record(success)
         };
         Next::Done { success, change }
-    }
-
-    fn rise_fall_rise(&self) -> u32 {
-        self.rise_fall.rise()
-    }
-
-    fn rise_fall_fall(&self) -> u32 {
-        self.rise_fall.fall()
     }
 }
 

@@ -71,6 +71,9 @@ pub struct TargetState {
 
 #[derive(Debug)]
 struct Shared {
+    /// Which spawn owns the entry: a stopped task that is still finishing an attempt (abort
+    /// takes effect at its next await) must not touch its successor's state or report.
+    generation: u64,
     up: bool,
     detail: String,
     checks: u64,
@@ -90,6 +93,7 @@ pub struct Monitor {
     tasks: HashMap<TargetKey, Task>,
     state: StateMap,
     tx: UnboundedSender<HealthChange>,
+    generation: u64,
 }
 
 impl Monitor {
@@ -100,6 +104,7 @@ impl Monitor {
             tasks: HashMap::new(),
             state: Arc::new(Mutex::new(HashMap::new())),
             tx,
+            generation: 0,
         };
         for t in targets {
             m.spawn(t);
@@ -114,7 +119,9 @@ impl Monitor {
             targets.into_iter().map(|t| (t.key.clone(), t)).collect();
         let keys: Vec<TargetKey> = self.tasks.keys().cloned().collect();
         for key in keys {
-            let keep = wanted.get(&key).is_some_and(|t| *t == self.tasks[&key].target);
+            let keep = wanted
+                .get(&key)
+                .is_some_and(|t| *t == self.tasks[&key].target);
             if keep {
                 wanted.remove(&key);
             } else {
@@ -188,7 +195,10 @@ impl Monitor {
         let key = target.key.clone();
         let checker = Checker::new(&target.check);
         let prober = Prober::new(target.addr, target.port, &target.check, target.run_as);
+        self.generation += 1;
+        let generation = self.generation;
         let mut shared = Shared {
+            generation,
             up: checker.is_up(),
             detail: checker.detail().to_string(),
             checks: 0,
@@ -200,6 +210,7 @@ impl Monitor {
                 let offset = start_offset(&key, target.check.interval.get());
                 tokio::spawn(run(
                     key.clone(),
+                    generation,
                     checker,
                     prober,
                     target.check.interval.get(),
@@ -209,7 +220,12 @@ impl Monitor {
                 ))
             }
             Err(e) => {
-                log::error!("lvs: {} {}:{}: cannot check: {e}", key.vs, key.addr, key.port);
+                log::error!(
+                    "lvs: {} {}:{}: cannot check: {e}",
+                    key.vs,
+                    key.addr,
+                    key.port
+                );
                 if shared.up {
                     let _ = self.tx.send(HealthChange {
                         key: key.clone(),
@@ -254,8 +270,10 @@ pub fn start_offset(key: &TargetKey, interval: Duration) -> Duration {
     Duration::from_nanos((u128::from(h) % ns) as u64)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run(
     key: TargetKey,
+    generation: u64,
     mut checker: Checker,
     prober: Prober,
     interval: Duration,
@@ -279,31 +297,33 @@ async fn run(
         };
         {
             let mut map = state.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(s) = map.get_mut(&key) {
-                s.up = checker.is_up();
-                s.detail.clear();
-                s.detail.push_str(checker.detail());
-                s.checks = checker.checks();
-                s.failures = checker.failures();
-                if change.is_some() {
-                    s.last_change = Instant::now();
-                }
+            let Some(s) = map.get_mut(&key).filter(|s| s.generation == generation) else {
+                return; // stopped by reload or shutdown
+            };
+            s.up = checker.is_up();
+            s.detail.clear();
+            s.detail.push_str(checker.detail());
+            s.checks = checker.checks();
+            s.failures = checker.failures();
+            if change.is_some() {
+                s.last_change = Instant::now();
             }
-        }
-        if let Some(up) = change {
-            log::info!(
-                "lvs: {} {}:{} is {} ({})",
-                key.vs,
-                key.addr,
-                key.port,
-                if up { "up" } else { "down" },
-                checker.detail()
-            );
-            let _ = tx.send(HealthChange {
-                key: key.clone(),
-                up,
-                detail: checker.detail().to_string(),
-            });
+            // Sent under the lock, so a stopped target reports nothing after reload returns.
+            if let Some(up) = change {
+                log::info!(
+                    "lvs: {} {}:{} is {} ({})",
+                    key.vs,
+                    key.addr,
+                    key.port,
+                    if up { "up" } else { "down" },
+                    checker.detail()
+                );
+                let _ = tx.send(HealthChange {
+                    key: key.clone(),
+                    up,
+                    detail: checker.detail().to_string(),
+                });
+            }
         }
     }
 }
@@ -328,6 +348,9 @@ mod tests {
             buckets[(o.as_millis() / 100) as usize] += 1;
         }
         // 1000 keys over 10 buckets: each within a wide margin of 100.
-        assert!(buckets.iter().all(|&b| (50..150).contains(&b)), "{buckets:?}");
+        assert!(
+            buckets.iter().all(|&b| (50..150).contains(&b)),
+            "{buckets:?}"
+        );
     }
 }

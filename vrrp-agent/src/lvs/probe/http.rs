@@ -105,7 +105,10 @@ impl HttpProbe {
         }
     }
 
-    async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(&self, mut s: S) -> Result<String, String> {
+    async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        mut s: S,
+    ) -> Result<String, String> {
         let io = |what: &str, e: std::io::Error| format!("{what}: {}", short_io_error(&e));
         s.write_all(&self.request)
             .await
@@ -366,9 +369,7 @@ fn build_tls_config(verify: bool) -> Result<TlsConfig, String> {
         if roots.is_empty() {
             log::warn!("lvs: no system CA certificates found: every verify_tls check will fail");
         }
-        builder
-            .with_root_certificates(roots)
-            .with_no_client_auth()
+        builder.with_root_certificates(roots).with_no_client_auth()
     } else {
         builder
             .dangerous()
@@ -452,7 +453,10 @@ mod tests {
         let (h, b) = head_and_body(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloEXTRA")
             .await
             .unwrap();
-        assert_eq!((h.status, h.content_length, b.as_slice()), (200, Some(5), &b"hello"[..]));
+        assert_eq!(
+            (h.status, h.content_length, b.as_slice()),
+            (200, Some(5), &b"hello"[..])
+        );
         let (h, b) = head_and_body(
             b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5;x=y\r\nhello\r\nB\r\n, chunked!!\r\n0\r\nT: v\r\n\r\n",
         )
@@ -460,7 +464,9 @@ mod tests {
         .unwrap();
         assert!(h.chunked);
         assert_eq!(b, b"hello, chunked!!");
-        let (_, b) = head_and_body(b"HTTP/1.0 200 OK\r\n\r\nto the end").await.unwrap();
+        let (_, b) = head_and_body(b"HTTP/1.0 200 OK\r\n\r\nto the end")
+            .await
+            .unwrap();
         assert_eq!(b, b"to the end");
     }
 

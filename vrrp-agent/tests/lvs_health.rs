@@ -471,6 +471,7 @@ async fn one_failed_attempt_followed_by_a_success_within_retries_is_no_failure()
     let st = &m.states()[0].1;
     assert!(st.up && st.checks >= 2 && st.failures == 0, "{st:?}");
     assert!(rx.try_recv().is_err(), "no down expected");
+    drop(m);
 
     // The same server without retries goes down.
     let (tx, mut rx) = unbounded_channel();

@@ -28,6 +28,16 @@ impl RiseFall {
         self.up
     }
 
+    /// Consecutive successes needed to go up.
+    pub fn rise(&self) -> u32 {
+        self.rise
+    }
+
+    /// Consecutive failures needed to go down.
+    pub fn fall(&self) -> u32 {
+        self.fall
+    }
+
     /// Records one result; returns `Some(new_state)` when the state flips.
     pub fn record(&mut self, success: bool) -> Option<bool> {
         if success == self.up {

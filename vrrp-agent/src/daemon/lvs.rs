@@ -126,19 +126,17 @@ impl Lvs {
     }
 
     fn programmed(&self, vs: &VirtualServer, is_master: &dyn Fn(&str) -> bool) -> bool {
-        match self.global.program_on {
-            ProgramOn::AllNodes => true,
-            ProgramOn::Master => vs.instance.as_deref().is_some_and(is_master),
-        }
+        programmed(self.global.program_on, vs, is_master)
     }
 
     /// Recomputes the desired table and hands it to the worker if it changed. Returns the
     /// quorum changes (the caller re-applies tracking of their instances).
     pub fn refresh(&mut self, is_master: &dyn Fn(&str) -> bool) -> Vec<QuorumChange> {
         let monitor = &self.monitor;
+        let program_on = self.global.program_on;
         let (want, changes) = table::desired(
             &self.servers,
-            &|vs| self.programmed(vs, is_master),
+            &|vs| programmed(program_on, vs, is_master),
             &|vs, rs| {
                 rs.check.is_none()
                     || monitor.is_up(&TargetKey {
@@ -204,7 +202,7 @@ impl Lvs {
     }
 
     /// Stops checks; removes or keeps the services as `lvs.on_stop` says.
-    pub fn shutdown(self) {
+    pub fn shutdown(mut self) {
         self.monitor.shutdown();
         let remove = self.global.on_stop == OnStop::Remove;
         self.worker.shutdown(remove, SHUTDOWN_TIMEOUT);
@@ -285,6 +283,14 @@ impl Lvs {
             passes: snap.passes,
             virtual_servers,
         }
+    }
+}
+
+/// Whether `vs` belongs in this node's table now (`lvs.program_on`).
+fn programmed(program_on: ProgramOn, vs: &VirtualServer, is_master: &dyn Fn(&str) -> bool) -> bool {
+    match program_on {
+        ProgramOn::AllNodes => true,
+        ProgramOn::Master => vs.instance.as_deref().is_some_and(is_master),
     }
 }
 

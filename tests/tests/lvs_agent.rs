@@ -388,3 +388,91 @@ fn on_stop_keep_leaves_the_table_and_a_restart_adopts_it() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ---- quorum and program_on: master, with a VRRP instance (host: no IPVS needed) -------------
+
+/// The first virtual server's status.
+fn vs_status(st: &Status) -> vrrp_agent::daemon::status::VirtualServerStatus {
+    st.lvs.as_ref().expect("lvs status").virtual_servers[0].clone()
+}
+
+#[test]
+fn quorum_moves_the_priority_and_program_on_master_follows_the_role() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let lab = vrrp_tests::agent::AgentLab::new("lvq", 2);
+    let ns = &lab.lan.hosts[0];
+    let dir = lab.host_dir(0);
+    let _a = Server::start(ns, "127.0.0.2:8080");
+    let mut yaml = vrrp_tests::agent::render_config(
+        &dir,
+        "3s",
+        "",
+        &[vrrp_tests::agent::Inst::v4(
+            "VI_L",
+            10,
+            150,
+            "192.0.2.100/24",
+        )],
+    );
+    yaml.push_str(
+        "lvs:
+  program_on: master
+virtual_servers:
+  web:
+    address: 192.0.2.100
+    port: 80
+    instance: VI_L
+    quorum: 2
+    quorum_weight: -50
+    delay_loop: 100ms
+    check: {type: tcp, timeout: 100ms, retries: 0}
+    real_servers:
+      - {address: 127.0.0.2, port: 8080}
+      - {address: 127.0.0.3, port: 8080}
+",
+    );
+    let agent = Agent::start(ns, &dir, &yaml).expect("agent");
+    agent
+        .wait_state("VI_L", "MASTER", Duration::from_secs(10))
+        .expect("master");
+    // One of two servers (weight 1 each) is up: quorum 2 is lost; the priority drops by 50.
+    let st = wait_status(&agent, "quorum lost", |s| {
+        !vs_status(s).quorum_held
+            && s.instances[0].effective_priority == 100
+            && vs_status(s).programmed
+    });
+    assert_eq!(vs_status(&st).alive_weight, 1);
+    // The second server comes up: quorum is back, and so is the priority.
+    let _b = Server::start(ns, "127.0.0.3:8080");
+    wait_status(&agent, "quorum regained", |s| {
+        vs_status(s).quorum_held && s.instances[0].effective_priority == 150
+    });
+    // With IPVS (the guest), the kernel table holds the service while Master.
+    let kernel = |present: bool| {
+        if st.lvs.as_ref().is_some_and(|l| l.ipvs_available) {
+            let ok = wait_for(Duration::from_secs(10), || {
+                (ipvsadm(ns, &["-Ln"]).contains("192.0.2.100:80") == present).then_some(())
+            });
+            assert!(
+                ok.is_some(),
+                "service present={present} expected; table:\n{}",
+                ipvsadm(ns, &["-Ln"])
+            );
+        }
+    };
+    kernel(true);
+    // The link goes down: FAULT, and with program_on: master the service leaves the table.
+    lab.lan.set_cable(0, false).expect("cable");
+    wait_status(&agent, "not programmed in FAULT", |s| {
+        s.instances[0].state == "FAULT" && !vs_status(s).programmed
+    });
+    kernel(false);
+    lab.lan.set_cable(0, true).expect("cable");
+    wait_status(&agent, "programmed again as Master", |s| {
+        s.instances[0].state == "MASTER" && vs_status(s).programmed
+    });
+    kernel(true);
+}

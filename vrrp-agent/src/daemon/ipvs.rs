@@ -179,10 +179,21 @@ impl IpvsWorker {
     /// Blocks until `settled(gen_)` or `timeout`; returns whether it settled. From async code,
     /// call it in `spawn_blocking` or poll `settled`.
     pub fn wait_settled(&self, gen_: u64, timeout: Duration) -> bool {
+        self.wait_until(timeout, |st| is_settled(st, gen_))
+    }
+
+    /// Blocks until a pass finishes after this call (or `timeout`); returns whether one did.
+    pub fn wait_pass(&self, timeout: Duration) -> bool {
+        let start = self.shared.lock().snapshot.passes;
+        self.wait_until(timeout, |st| st.snapshot.passes != start)
+    }
+
+    /// Blocks until `done(state)` holds (true), the thread exits or `timeout` passes (false).
+    fn wait_until(&self, timeout: Duration, done: impl Fn(&State) -> bool) -> bool {
         let deadline = Instant::now() + timeout;
         let mut st = self.shared.lock();
         loop {
-            if is_settled(&st, gen_) {
+            if done(&st) {
                 return true;
             }
             let now = Instant::now();
@@ -196,26 +207,6 @@ impl IpvsWorker {
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
         }
-    }
-
-    /// Blocks until a pass finishes after this call (or `timeout`); returns whether one did.
-    pub fn wait_pass(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        let mut st = self.shared.lock();
-        let start = st.snapshot.passes;
-        while st.snapshot.passes == start && !st.exited {
-            let now = Instant::now();
-            if now >= deadline {
-                return false;
-            }
-            st = self
-                .shared
-                .done
-                .wait_timeout(st, deadline - now)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
-        st.snapshot.passes != start
     }
 
     /// Stops the worker. `remove`: first delete every service it owns (by marker), as

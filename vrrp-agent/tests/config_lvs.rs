@@ -318,7 +318,7 @@ fn minimal_virtual_server_gets_the_defaults() {
     assert!(web.scheduler_flags.is_empty());
     assert!(!web.ops);
     assert_eq!(web.persistence, None);
-    assert_eq!(web.forwarding, Forwarding::Dr);
+    assert_eq!(web.forwarding, Forwarding::Nat);
     assert_eq!((web.quorum, web.hysteresis, web.quorum_weight), (1, 0, 0));
     assert_eq!((&web.quorum_up, &web.quorum_down), (&None, &None));
     assert_eq!(web.sorry_server, None);
@@ -332,7 +332,7 @@ fn minimal_virtual_server_gets_the_defaults() {
                 rs.lower_threshold,
                 rs.inhibit_on_failure
             ),
-            (80, 1, Forwarding::Dr, 0, 0, false)
+            (80, 1, Forwarding::Nat, 0, 0, false)
         );
         assert_eq!(rs.check, None, "no check anywhere: always healthy");
     }
@@ -684,11 +684,11 @@ fn nat_or_dr_real_server_of_another_family_is_refused() {
     assert_eq!(
         errors(&vs("").replace(
             "      - address: 192.0.2.22\n",
-            "      - address: 2001:db8::22\n        forwarding: nat\n      - address: 2001:db8::23\n"
+            "      - address: 2001:db8::22\n        forwarding: dr\n      - address: 2001:db8::23\n"
         )),
         [
-        "lab.yaml:18:21: virtual_servers.web.real_servers[1].forwarding: 2001:db8::22 is ipv6 but the virtual server is ipv4, with forwarding nat; allowed: forwarding tun for a real server of the other family (IPVS forwards across families only by tunnelling)",
-        "lab.yaml:19:18: virtual_servers.web.real_servers[2].address: 2001:db8::23 is ipv6 but the virtual server is ipv4, with forwarding dr; allowed: forwarding tun for a real server of the other family (IPVS forwards across families only by tunnelling)"
+        "lab.yaml:18:21: virtual_servers.web.real_servers[1].forwarding: 2001:db8::22 is ipv6 but the virtual server is ipv4, with forwarding dr; allowed: forwarding tun for a real server of the other family (IPVS forwards across families only by tunnelling)",
+        "lab.yaml:19:18: virtual_servers.web.real_servers[2].address: 2001:db8::23 is ipv6 but the virtual server is ipv4, with forwarding nat; allowed: forwarding tun for a real server of the other family (IPVS forwards across families only by tunnelling)"
         ]
     );
 }

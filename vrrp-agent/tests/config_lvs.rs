@@ -687,8 +687,8 @@ fn nat_or_dr_real_server_of_another_family_is_refused() {
             "      - address: 2001:db8::22\n        forwarding: dr\n      - address: 2001:db8::23\n"
         )),
         [
-        "lab.yaml:18:21: virtual_servers.web.real_servers[1].forwarding: 2001:db8::22 is ipv6 but the virtual server is ipv4, with forwarding dr; allowed: forwarding tun for a real server of the other family (IPVS forwards across families only by tunnelling)",
-        "lab.yaml:19:18: virtual_servers.web.real_servers[2].address: 2001:db8::23 is ipv6 but the virtual server is ipv4, with forwarding nat; allowed: forwarding tun for a real server of the other family (IPVS forwards across families only by tunnelling)"
+            "lab.yaml:18:21: virtual_servers.web.real_servers[1].forwarding: 2001:db8::22 is ipv6 but the virtual server is ipv4, with forwarding dr; allowed: forwarding tun for a real server of the other family (IPVS forwards across families only by tunnelling)",
+            "lab.yaml:19:18: virtual_servers.web.real_servers[2].address: 2001:db8::23 is ipv6 but the virtual server is ipv4, with forwarding nat; allowed: forwarding tun for a real server of the other family (IPVS forwards across families only by tunnelling)"
         ]
     );
 }

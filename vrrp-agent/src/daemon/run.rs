@@ -31,6 +31,9 @@ use crate::lvs::monitor::HealthChange;
 use crate::notify::{Notification, Notifier, NotifyKind, NotifyScripts, NotifyState};
 use crate::xdp::{AttachMode, DataPlane};
 
+/// Adverts taken from one socket in one turn of the event loop, at most (see `drain_adverts`).
+const RX_BURST: usize = 64;
+
 /// One interface the agent runs instances on.
 struct IfaceRt {
     name: String,
@@ -482,7 +485,10 @@ impl Daemon {
                     return Ok(());
                 }
                 Event::Reload => self.reload(now).await,
-                Event::Rx(Ok(pkt)) => self.on_advert(pkt, now).await,
+                Event::Rx(Ok(pkt)) => {
+                    self.on_advert(pkt, now).await;
+                    self.drain_adverts(now).await;
+                }
                 Event::Rx(Err(e)) if e.is_per_packet() => {
                     tracing::debug!(error = %e, "advert dropped")
                 }
@@ -515,6 +521,34 @@ impl Daemon {
             self.flush_tx();
             if self.lvs_dirty {
                 self.refresh_lvs(self.clock.now()).await;
+            }
+        }
+    }
+
+    /// Takes in the adverts already queued behind the one that woke the loop (up to
+    /// `RX_BURST` per socket), so a burst costs one pass over every instance's deadlines instead
+    /// of one per advert: at 1,000 instances × 10 ms a Backup hears 100,000 adverts a second.
+    async fn drain_adverts(&mut self, now: vrrp_core::Instant) {
+        for v6 in [false, true] {
+            for _ in 0..RX_BURST {
+                let rx = if v6 {
+                    self.rx6.as_mut()
+                } else {
+                    self.rx4.as_mut()
+                };
+                let Some(r) = rx.and_then(|r| r.try_recv()) else {
+                    break;
+                };
+                match r {
+                    Ok(pkt) => self.on_advert(pkt, now).await,
+                    Err(e) if e.is_per_packet() => {
+                        tracing::debug!(error = %e, "advert dropped")
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "advert socket");
+                        break;
+                    }
+                }
             }
         }
     }

@@ -348,6 +348,24 @@ impl AdvertReceiver {
     }
 }
 
+impl AdvertReceiver {
+    /// The next advert already queued on the socket, without waiting: `None` when the queue is
+    /// empty. The event loop drains a burst with it, so that the per-turn work (deadlines of
+    /// every instance) is paid once per burst, not once per advert.
+    pub fn try_recv(&mut self) -> Option<Result<ReceivedAdvert, RxError>> {
+        // The socket is non-blocking (SOCK_NONBLOCK). Reading past the AsyncFd guard leaves its
+        // readiness set; the next `recv` then sees WouldBlock once and clears it.
+        match recv_one(self.fd.get_ref(), self.v6, &mut self.buf) {
+            Ok(r) => Some(r),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
+            Err(source) => Some(Err(RxError::Io {
+                op: "recvmsg",
+                source,
+            })),
+        }
+    }
+}
+
 /// Ancillary data buffer, aligned for `cmsghdr`.
 #[repr(C, align(8))]
 struct Cmsg([u8; 256]);

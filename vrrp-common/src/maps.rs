@@ -163,6 +163,43 @@ pub struct MasterRecord {
 }
 
 impl MasterRecord {
+    /// The enabled record for an advert: `msg` is the VRRP message as received (trailing bytes
+    /// after the message are ignored), `src` its IP source (`V4` padded with zeros, as in
+    /// [`MasterRecord::src`]). `None` for a message too short for its count, of an unknown
+    /// version, or with priority 0 (never absorbed).
+    pub fn for_advert(family: Family, src: [u8; 16], msg: &[u8]) -> Option<MasterRecord> {
+        if msg.len() < 8 {
+            return None;
+        }
+        let version = msg[0] >> 4;
+        let n = msg[3] as usize;
+        // RFC 3768 §5.3 (v2: + 8 authentication bytes) / RFC 5798 §5.2.
+        let len = match (version, family) {
+            (2, Family::V4) => 8 + 4 * n + 8,
+            (3, Family::V4) => 8 + 4 * n,
+            (3, Family::V6) => 8 + 16 * n,
+            _ => return None,
+        };
+        let priority = msg[2];
+        if msg.len() < len || priority == 0 {
+            return None;
+        }
+        let interval = if version == 2 {
+            u16::from(msg[5])
+        } else {
+            u16::from_be_bytes([msg[4], msg[5]]) & 0x0fff
+        };
+        Some(MasterRecord {
+            src,
+            digest: advert_digest(&msg[..len]),
+            interval,
+            priority,
+            version,
+            enabled: 1,
+            ..MasterRecord::default()
+        })
+    }
+
     /// Whether an advert with these fields (`src` padded like [`MasterRecord::src`]) is the
     /// routine advert this record describes. Priority 0 never matches.
     #[inline(always)]
@@ -347,6 +384,27 @@ mod tests {
         // Disabled, or priority 0 (even if recorded as such), never matches.
         assert!(!MasterRecord { enabled: 0, ..r }.matches(&src, 3, 100, 100, 7));
         assert!(!MasterRecord { priority: 0, ..r }.matches(&src, 3, 0, 100, 7));
+    }
+
+    #[test]
+    fn record_for_advert_reads_the_header_and_skips_priority_zero() {
+        let src = rec().src;
+        // v3, VRID 1, priority 100, 1 address, interval 100 cs, checksum 0x1234, 192.0.2.100.
+        let m = [0x31, 1, 100, 1, 0x00, 0x64, 0x12, 0x34, 192, 0, 2, 100, 0xee, 0xee];
+        let r = MasterRecord::for_advert(Family::V4, src, &m).unwrap();
+        assert_eq!((r.version, r.priority, r.interval, r.enabled), (3, 100, 100, 1));
+        // Trailing bytes beyond the message are not part of the digest.
+        assert_eq!(r.digest, advert_digest(&m[..12]));
+        assert!(r.matches(&src, 3, 100, 100, advert_digest(&m[..12])));
+        let mut zero = m;
+        zero[2] = 0;
+        assert_eq!(MasterRecord::for_advert(Family::V4, src, &zero), None);
+        assert_eq!(MasterRecord::for_advert(Family::V4, src, &m[..10]), None);
+        assert_eq!(MasterRecord::for_advert(Family::V6, src, &m), None);
+        // v2: Adver Int is byte 5, in seconds; 8 bytes of authentication data follow.
+        let v2 = [0x21, 1, 100, 1, 0, 1, 0, 0, 192, 0, 2, 100, 0, 0, 0, 0, 0, 0, 0, 0];
+        let r = MasterRecord::for_advert(Family::V4, src, &v2).unwrap();
+        assert_eq!((r.version, r.interval), (2, 1));
     }
 
     #[test]

@@ -1106,7 +1106,14 @@ const PEER4: [u8; 4] = [192, 0, 2, 2];
 /// (centiseconds), the given addresses.
 fn advert52(src: [u8; 4], prio: u8, interval: u16, addrs: &[&[u8]]) -> (Vec<u8>, Vec<u8>) {
     let len = 8 + 4 * addrs.len();
-    let m = vrrp(3, 52, prio, addrs, interval, pseudo4(src, VRRP_GROUP, 112, len));
+    let m = vrrp(
+        3,
+        52,
+        prio,
+        addrs,
+        interval,
+        pseudo4(src, VRRP_GROUP, 112, len),
+    );
     let f = eth(
         VRRP_MCAST_MAC,
         PEER_MAC,

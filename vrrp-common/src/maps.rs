@@ -390,9 +390,14 @@ mod tests {
     fn record_for_advert_reads_the_header_and_skips_priority_zero() {
         let src = rec().src;
         // v3, VRID 1, priority 100, 1 address, interval 100 cs, checksum 0x1234, 192.0.2.100.
-        let m = [0x31, 1, 100, 1, 0x00, 0x64, 0x12, 0x34, 192, 0, 2, 100, 0xee, 0xee];
+        let m = [
+            0x31, 1, 100, 1, 0x00, 0x64, 0x12, 0x34, 192, 0, 2, 100, 0xee, 0xee,
+        ];
         let r = MasterRecord::for_advert(Family::V4, src, &m).unwrap();
-        assert_eq!((r.version, r.priority, r.interval, r.enabled), (3, 100, 100, 1));
+        assert_eq!(
+            (r.version, r.priority, r.interval, r.enabled),
+            (3, 100, 100, 1)
+        );
         // Trailing bytes beyond the message are not part of the digest.
         assert_eq!(r.digest, advert_digest(&m[..12]));
         assert!(r.matches(&src, 3, 100, 100, advert_digest(&m[..12])));
@@ -402,7 +407,9 @@ mod tests {
         assert_eq!(MasterRecord::for_advert(Family::V4, src, &m[..10]), None);
         assert_eq!(MasterRecord::for_advert(Family::V6, src, &m), None);
         // v2: Adver Int is byte 5, in seconds; 8 bytes of authentication data follow.
-        let v2 = [0x21, 1, 100, 1, 0, 1, 0, 0, 192, 0, 2, 100, 0, 0, 0, 0, 0, 0, 0, 0];
+        let v2 = [
+            0x21, 1, 100, 1, 0, 1, 0, 0, 192, 0, 2, 100, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
         let r = MasterRecord::for_advert(Family::V4, src, &v2).unwrap();
         assert_eq!((r.version, r.interval), (2, 1));
     }

@@ -8,7 +8,8 @@ use aya_ebpf::{
 };
 use vrrp_common::{
     maps::{
-        Heartbeat, MAX_VIPS, MasterRecord, ROUTER_SLOTS, RouterState, Settings, Vip4Key, Vip6Key, VipValue,
+        Heartbeat, MAX_VIPS, MasterRecord, ROUTER_SLOTS, RouterState, Settings, Vip4Key, Vip6Key,
+        VipValue,
     },
     stats::Counter,
 };

@@ -22,9 +22,9 @@ use aya::{
 };
 use vrrp_common::{
     maps::{
-        Heartbeat, MAP_COUNTERS, MAP_HEARTBEAT, MAP_MASTERS, MAP_ROUTERS, MAP_SETTINGS, MAP_VIPS_V4,
-        MAP_VIPS_V6, Role, RouterState, SETTINGS_FLAG_LOG, Settings, Vip4Key, Vip6Key, VipValue,
-        MasterRecord, router_index,
+        Heartbeat, MAP_COUNTERS, MAP_HEARTBEAT, MAP_MASTERS, MAP_ROUTERS, MAP_SETTINGS,
+        MAP_VIPS_V4, MAP_VIPS_V6, MasterRecord, Role, RouterState, SETTINGS_FLAG_LOG, Settings,
+        Vip4Key, Vip6Key, VipValue, router_index,
     },
     proto::Family,
     stats::Counter,
@@ -338,16 +338,24 @@ impl DataPlane {
 
     /// Writes the advert-absorption record of virtual router (`family`, `vrid`) whole
     /// (`MasterRecord::default()` disables absorption for it).
-    pub fn set_master_record(&mut self, family: Family, vrid: u8, rec: &MasterRecord) -> Result<()> {
+    pub fn set_master_record(
+        &mut self,
+        family: Family,
+        vrid: u8,
+        rec: &MasterRecord,
+    ) -> Result<()> {
         self.array_set(MAP_MASTERS, router_index(family, vrid), rec)
     }
 
     /// Reads the advert-absorption record of virtual router (`family`, `vrid`).
     pub fn master_record(&self, family: Family, vrid: u8) -> Result<MasterRecord> {
-        let m = self
-            .ebpf
-            .map(MAP_MASTERS)
-            .ok_or_else(|| msg(&self.iface, format!("find map {MAP_MASTERS}"), "not in the object"))?;
+        let m = self.ebpf.map(MAP_MASTERS).ok_or_else(|| {
+            msg(
+                &self.iface,
+                format!("find map {MAP_MASTERS}"),
+                "not in the object",
+            )
+        })?;
         let a: Array<_, MasterRecord> =
             Array::try_from(m).map_err(err(&self.iface, format!("map {MAP_MASTERS}")))?;
         let index = router_index(family, vrid);

@@ -580,12 +580,11 @@ impl Daemon {
                 .and_then(|r| r.poll_timeout())
                 .is_some_and(|t| t <= now);
             if due {
-                // Advert absorption: adverts XDP absorbed re-arm the Master_Down_Timer first.
-                if self.cfg.global.dataplane.absorb_adverts {
-                    let inst = &mut self.instances[i];
-                    let dp = self.ifaces.get(&inst.cfg.interface).map(|f| &f.dp);
-                    absorb::refresh(inst, dp, &self.clock, now);
-                }
+                // Advert absorption: adverts XDP absorbed re-arm the Master_Down_Timer first
+                // (also right after a reload turned the switch off: the record is still on).
+                let inst = &mut self.instances[i];
+                let dp = self.ifaces.get(&inst.cfg.interface).map(|f| &f.dp);
+                absorb::refresh(inst, dp, &self.clock, now);
                 if let Some(r) = self.instances[i].router.as_mut() {
                     r.handle_timeout(now);
                 }

@@ -49,7 +49,7 @@ fn backup_absorbs_routine_adverts_and_still_fails_over_in_time() {
         return;
     }
     let lab = AgentLab::new("ab", 3);
-    let mut a = lab.start(
+    let a = lab.start(
         0,
         "1s",
         "",

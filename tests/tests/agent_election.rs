@@ -417,8 +417,9 @@ fn unicast_peers_elect_and_fail_over() {
         b.instance("VI_U").unwrap().master_address.as_deref(),
         Some("192.0.2.10")
     );
-    // The adverts b receives are addressed to b, none to the VRRP group.
-    let out = lab.lan.hosts[1]
+    // The adverts a sends are addressed to b, none to the VRRP group. Captured at the sender:
+    // b's XDP program absorbs routine adverts before any packet tap (advert absorption).
+    let out = lab.lan.hosts[0]
         .cmd(&[
             "tshark",
             "-i",

@@ -215,6 +215,51 @@ mod tests {
         assert_eq!(desired_record(true, State::Backup, Some(A), None), None);
     }
 
+    /// What the replay relies on in the core: an advert fed at `last_seen` re-arms the
+    /// Master_Down_Timer to `last_seen + Master_Down_Interval` (RFC 5798 §6.4.2), and a replay
+    /// older than the timer does not save the Backup.
+    #[test]
+    fn replaying_the_routine_advert_rearms_master_down_from_last_seen() {
+        use vrrp_core::{Centis, RouterConfig, Version, VirtualRouter, Vrid};
+        let mut cfg = RouterConfig::new(
+            Vrid::new(21).unwrap(),
+            Version::V3,
+            B,
+            vec!["192.0.2.100".parse().unwrap()],
+        );
+        cfg.advert_interval = Centis::new(10).unwrap();
+        let mut r = VirtualRouter::new(cfg).unwrap();
+        r.handle_input(t(0), Input::Startup);
+        assert_eq!(r.state(), State::Backup);
+        let ad = ReceivedAdvert {
+            src: A,
+            version: Version::V3,
+            priority: 150,
+            max_adver_int: Centis::new(10).unwrap(),
+            addresses: vec!["192.0.2.100".parse().unwrap()],
+        };
+        r.handle_input(t(1_000), Input::Advert(ad.clone()));
+        let mdi = r.master_down_interval();
+        let deadline = r.poll_timeout().unwrap();
+        assert_eq!(deadline, t(1_000) + mdi);
+        assert_eq!(
+            desired_record(true, r.state(), r.master_address(), Some((A, rec()))),
+            Some(rec())
+        );
+        // XDP saw the Master 250 ms later; the loop wakes at the old deadline and replays.
+        let seen = t(251_000);
+        let at = replay_at(Some(seen), t(1_000), deadline).unwrap();
+        assert_eq!(at, seen.min(deadline));
+        r.handle_input(at, Input::Advert(ad));
+        r.handle_timeout(deadline);
+        assert_eq!(r.state(), State::Backup);
+        assert_eq!(r.poll_timeout(), Some(at + mdi));
+        // No newer sighting: the timer fires, the Backup takes over.
+        assert_eq!(replay_at(Some(seen), at, at + mdi), None);
+        r.handle_timeout(at + mdi);
+        assert!(matches!(r.state(), State::Master));
+    }
+
     #[test]
     fn src_bytes_pads_ipv4() {
         assert_eq!(&src_bytes(A)[..4], &[192, 0, 2, 1]);

@@ -160,6 +160,10 @@ pub fn refresh(inst: &mut InstanceRt, dp: Option<&DataPlane>, clock: &Clock, now
         return false;
     };
     routine.at = at;
+    // `at` is never after `now` nor before the core's last advert; another input (a tracking
+    // change) may have reached the core in between with a later time. For an advert the core
+    // only uses `at` to arm Master_Down_Timer and compare with the preempt_delay end, both
+    // meant for the advert's arrival time, so the earlier time is the right one.
     let Some(r) = inst.router.as_mut() else {
         return false;
     };

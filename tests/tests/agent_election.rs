@@ -413,12 +413,14 @@ fn unicast_peers_elect_and_fail_over() {
         .unwrap();
     b.wait_state("VI_U", "BACKUP", Duration::from_secs(3))
         .unwrap();
-    assert_eq!(
-        b.instance("VI_U").unwrap().master_address.as_deref(),
-        Some("192.0.2.10")
-    );
-    // The adverts b receives are addressed to b, none to the VRRP group.
-    let out = lab.lan.hosts[1]
+    // b is Backup from startup; it learns the Master from a's first advert after a took over.
+    let master = wait_for(Duration::from_secs(1), || {
+        b.instance("VI_U").ok()?.master_address
+    });
+    assert_eq!(master.as_deref(), Some("192.0.2.10"));
+    // The adverts a sends are addressed to b, none to the VRRP group. Captured at the sender:
+    // b's XDP program absorbs routine adverts before any packet tap (advert absorption).
+    let out = lab.lan.hosts[0]
         .cmd(&[
             "tshark",
             "-i",

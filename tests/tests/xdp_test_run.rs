@@ -7,7 +7,7 @@ use std::{net::IpAddr, time::Duration};
 
 use vrrp_agent::xdp::{DataPlane, Prog};
 use vrrp_common::{
-    maps::{Heartbeat, ROUTER_FLAG_V3_CSUM_AS_V2, Role},
+    maps::{Heartbeat, MasterRecord, ROUTER_FLAG_V3_CSUM_AS_V2, Role},
     proto::{Family, virtual_mac},
     stats::Counter,
 };
@@ -59,6 +59,8 @@ fn vmac6(vrid: u8) -> [u8; 6] {
 #[derive(Clone, Copy, Debug)]
 enum Mut {
     Router(Family, u8, Role, u8, u8),
+    /// The advert-absorption record of (family, VRID).
+    Master(Family, u8, MasterRecord),
     Stale,
     NeverRefreshed,
 }
@@ -111,6 +113,8 @@ fn setup_base(dp: &mut DataPlane) {
         for fam in [Family::V4, Family::V6] {
             dp.set_router(fam, vrid, Role::Unconfigured, 0, 0)
                 .expect("router reset");
+            dp.set_master_record(fam, vrid, &MasterRecord::default())
+                .expect("master record reset");
         }
     }
     for (fam, vrid, role, version) in BASE_ROUTERS {
@@ -136,6 +140,7 @@ fn apply(dp: &mut DataPlane, m: Mut) {
         Mut::Router(f, vrid, role, version, flags) => dp
             .set_router(f, vrid, role, version, flags)
             .expect("router"),
+        Mut::Master(f, vrid, rec) => dp.set_master_record(f, vrid, &rec).expect("master record"),
         // Written one second ago with a bound of one millisecond.
         Mut::Stale => dp
             .set_heartbeat(Heartbeat {
@@ -1092,6 +1097,304 @@ fn vrrp_table() {
 }
 
 // ---------------------------------------------------------------- virtual MAC, VLAN, other
+
+// ---------------------------------------------------------------- advert absorption
+
+const PEER4: [u8; 4] = [192, 0, 2, 2];
+
+/// A v3 IPv4 advert from `src` for VRID 52 (Backup in the base state): `prio`, `interval`
+/// (centiseconds), the given addresses.
+fn advert52(src: [u8; 4], prio: u8, interval: u16, addrs: &[&[u8]]) -> (Vec<u8>, Vec<u8>) {
+    let len = 8 + 4 * addrs.len();
+    let m = vrrp(
+        3,
+        52,
+        prio,
+        addrs,
+        interval,
+        pseudo4(src, VRRP_GROUP, 112, len),
+    );
+    let f = eth(
+        VRRP_MCAST_MAC,
+        PEER_MAC,
+        ETH_IP,
+        &ipv4(src, VRRP_GROUP, 112, 255, 0, &[], &m),
+    );
+    (m, f)
+}
+
+/// The record the agent writes for the message `m` from `src` (the agent-side digest).
+fn record4(src: [u8; 4], m: &[u8]) -> MasterRecord {
+    let mut s = [0u8; 16];
+    s[..4].copy_from_slice(&src);
+    MasterRecord::for_advert(Family::V4, s, m).expect("record")
+}
+
+fn advert6_52(prio: u8) -> (Vec<u8>, Vec<u8>) {
+    let m = vrrp(
+        3,
+        52,
+        prio,
+        &[&VIP6_B],
+        100,
+        pseudo6(LL_PEER, VRRP_GROUP6, 112, 24),
+    );
+    let f = eth(
+        [0x33, 0x33, 0, 0, 0, 0x12],
+        PEER_MAC,
+        ETH_IPV6,
+        &ipv6(LL_PEER, VRRP_GROUP6, 112, 255, &m),
+    );
+    (m, f)
+}
+
+#[test]
+fn absorb_table() {
+    use Counter::*;
+    let (m, routine) = advert52(PEER4, 100, 100, &[&VIP_B]);
+    let rec = record4(PEER4, &m);
+    let recorded = Mut::Master(Family::V4, 52, rec);
+    let (_, other_src) = advert52([192, 0, 2, 3], 100, 100, &[&VIP_B]);
+    let (_, higher) = advert52(PEER4, 101, 100, &[&VIP_B]);
+    let (_, lower) = advert52(PEER4, 99, 100, &[&VIP_B]);
+    let (_, zero) = advert52(PEER4, 0, 100, &[&VIP_B]);
+    let (_, slower) = advert52(PEER4, 100, 200, &[&VIP_B]);
+    let (_, more_addrs) = advert52(PEER4, 100, 100, &[&VIP_B, &VIP_A]);
+    let (_, other_addr) = advert52(PEER4, 100, 100, &[&VIP_A]);
+    // Same addresses, other order: the digest is positional.
+    let (m2, two) = advert52(PEER4, 100, 100, &[&VIP_A, &VIP_B]);
+    let (_, two_swapped) = advert52(PEER4, 100, 100, &[&VIP_B, &VIP_A]);
+    let rec2 = record4(PEER4, &m2);
+    let (m6, routine6) = advert6_52(100);
+    let mut src6 = [0u8; 16];
+    src6.copy_from_slice(&LL_PEER);
+    let rec6 = MasterRecord::for_advert(Family::V6, src6, &m6).expect("record6");
+    let (_, higher6) = advert6_52(110);
+    let t = vec![
+        case(
+            "routine advert from the recorded Master on a Backup is absorbed",
+            routine.clone(),
+            XDP_DROP,
+            Out::Unchanged,
+            VrrpAbsorbed,
+        )
+        .with(recorded),
+        case(
+            "IPv6 routine advert from the recorded Master is absorbed",
+            routine6.clone(),
+            XDP_DROP,
+            Out::Unchanged,
+            VrrpAbsorbed,
+        )
+        .with(Mut::Master(Family::V6, 52, rec6)),
+        case(
+            "IPv6 advert with another priority passes",
+            higher6,
+            XDP_PASS,
+            Out::Unchanged,
+            VrrpPassed,
+        )
+        .with(Mut::Master(Family::V6, 52, rec6)),
+        case(
+            "no record: passes",
+            routine.clone(),
+            XDP_PASS,
+            Out::Unchanged,
+            VrrpPassed,
+        ),
+        case(
+            "record disabled: passes",
+            routine.clone(),
+            XDP_PASS,
+            Out::Unchanged,
+            VrrpPassed,
+        )
+        .with(Mut::Master(
+            Family::V4,
+            52,
+            MasterRecord { enabled: 0, ..rec },
+        )),
+        case(
+            "record of the other family: passes",
+            routine.clone(),
+            XDP_PASS,
+            Out::Unchanged,
+            VrrpPassed,
+        )
+        .with(Mut::Master(Family::V6, 52, rec)),
+        case(
+            "another source passes",
+            other_src,
+            XDP_PASS,
+            Out::Unchanged,
+            VrrpPassed,
+        )
+        .with(recorded),
+        case(
+            "higher priority passes",
+            higher,
+            XDP_PASS,
+            Out::Unchanged,
+            VrrpPassed,
+        )
+        .with(recorded),
+        case(
+            "lower priority passes",
+            lower,
+            XDP_PASS,
+            Out::Unchanged,
+            VrrpPassed,
+        )
+        .with(recorded),
+        case(
+            "priority 0 passes",
+            zero,
+            XDP_PASS,
+            Out::Unchanged,
+            VrrpPassed,
+        )
+        .with(recorded),
+        case(
+            "another interval passes",
+            slower,
+            XDP_PASS,
+            Out::Unchanged,
+            VrrpPassed,
+        )
+        .with(recorded),
+        case(
+            "an added address passes",
+            more_addrs,
+            XDP_PASS,
+            Out::Unchanged,
+            VrrpPassed,
+        )
+        .with(recorded),
+        case(
+            "another address passes",
+            other_addr,
+            XDP_PASS,
+            Out::Unchanged,
+            VrrpPassed,
+        )
+        .with(recorded),
+        case(
+            "two addresses in the recorded order are absorbed",
+            two,
+            XDP_DROP,
+            Out::Unchanged,
+            VrrpAbsorbed,
+        )
+        .with(Mut::Master(Family::V4, 52, rec2)),
+        case(
+            "the same addresses reordered pass",
+            two_swapped,
+            XDP_PASS,
+            Out::Unchanged,
+            VrrpPassed,
+        )
+        .with(Mut::Master(Family::V4, 52, rec2)),
+        case(
+            "recorded version 2 against a v3 advert passes",
+            routine.clone(),
+            XDP_PASS,
+            Out::Unchanged,
+            VrrpPassed,
+        )
+        .with(Mut::Master(
+            Family::V4,
+            52,
+            MasterRecord { version: 2, ..rec },
+        )),
+        case(
+            "Master role: passes even with a matching record",
+            routine.clone(),
+            XDP_PASS,
+            Out::Unchanged,
+            VrrpPassed,
+        )
+        .with(recorded)
+        .with(Mut::Router(Family::V4, 52, Role::Master, 3, 0)),
+        case(
+            "Init role: passes even with a matching record",
+            routine.clone(),
+            XDP_PASS,
+            Out::Unchanged,
+            VrrpPassed,
+        )
+        .with(recorded)
+        .with(Mut::Router(Family::V4, 52, Role::Init, 3, 0)),
+        case(
+            "a bad checksum is still dropped as such",
+            {
+                let mut f = routine.clone();
+                let n = f.len();
+                f[n - 1] ^= 1;
+                f
+            },
+            XDP_DROP,
+            Out::Unchanged,
+            VrrpBadChecksum,
+        )
+        .with(recorded),
+        case(
+            "TTL 254 is still dropped as such",
+            {
+                let (mm, _) = advert52(PEER4, 100, 100, &[&VIP_B]);
+                eth(
+                    VRRP_MCAST_MAC,
+                    PEER_MAC,
+                    ETH_IP,
+                    &ipv4(PEER4, VRRP_GROUP, 112, 254, 0, &[], &mm),
+                )
+            },
+            XDP_DROP,
+            Out::Unchanged,
+            VrrpBadTtl,
+        )
+        .with(recorded),
+    ];
+    run_table(t);
+}
+
+/// The program stamps the record with CLOCK_MONOTONIC (the agent's clock) and counts.
+#[test]
+fn absorb_stamps_last_seen_with_the_monotonic_clock() {
+    if !vrrp_tests::is_root() {
+        vrrp_tests::skip("xdp_test_run needs root for BPF_PROG_TEST_RUN");
+        return;
+    }
+    let mut dp = DataPlane::load_unattached().expect("load the eBPF object");
+    setup_base(&mut dp);
+    let (m, routine) = advert52(PEER4, 100, 100, &[&VIP_B]);
+    dp.set_master_record(Family::V4, 52, &record4(PEER4, &m))
+        .expect("record");
+    let mono = || {
+        let ts = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).unwrap();
+        ts.tv_sec() as u64 * 1_000_000_000 + ts.tv_nsec() as u64
+    };
+    let before = mono();
+    for _ in 0..3 {
+        assert_eq!(dp.test_run(Prog::Vrrp, &routine).unwrap().verdict, XDP_DROP);
+    }
+    let after = mono();
+    let r = dp.master_record(Family::V4, 52).expect("read record");
+    assert_eq!(r.absorbed, 3);
+    assert!(
+        (before..=after).contains(&r.last_seen_ns),
+        "last_seen_ns {} not within [{before}, {after}]",
+        r.last_seen_ns
+    );
+    // The agent's fields are untouched.
+    assert_eq!(
+        MasterRecord {
+            last_seen_ns: 0,
+            absorbed: 0,
+            ..r
+        },
+        record4(PEER4, &m)
+    );
+}
 
 fn udp4_to(dst: [u8; 6]) -> Vec<u8> {
     eth(

@@ -248,6 +248,7 @@ fn minimal_instance_gets_rfc_and_keepalived_defaults() {
     assert!(g.enable_script_security);
     assert_eq!(g.dataplane.xdp_mode, XdpMode::Auto);
     assert_eq!(g.dataplane.deadman_timeout, ConfigDuration::from_secs(3));
+    assert!(g.dataplane.absorb_adverts);
     let i = &c.instances[0];
     assert_eq!(i.version, Version::V3);
     assert_eq!(i.family, Family::Ipv4);

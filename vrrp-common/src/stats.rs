@@ -60,6 +60,9 @@ pub enum Counter {
     /// Neighbor Solicitation for a VIP on a Master, but the frame could not be resized for the
     /// advertisement (`bpf_xdp_adjust_tail` failed): passed to the stack instead.
     NdPassNoRoom,
+    /// Routine advert from the Master a Backup follows (map `MASTERS` record matched): dropped,
+    /// its time written to the record for the agent (advert absorption).
+    VrrpAbsorbed,
     /// Number of counters; not a counter.
     Count,
 }
@@ -96,6 +99,7 @@ impl Counter {
         Counter::VrrpDroppedFragment,
         Counter::NdPassDad,
         Counter::NdPassNoRoom,
+        Counter::VrrpAbsorbed,
     ];
 
     /// A stable snake_case name for metrics and status output.
@@ -127,6 +131,7 @@ impl Counter {
             Counter::VrrpDroppedFragment => "vrrp_dropped_fragment",
             Counter::NdPassDad => "nd_pass_dad",
             Counter::NdPassNoRoom => "nd_pass_no_room",
+            Counter::VrrpAbsorbed => "vrrp_absorbed",
             Counter::Count => "count",
         }
     }

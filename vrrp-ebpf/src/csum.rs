@@ -6,7 +6,7 @@ use aya_ebpf::programs::XdpContext;
 
 use crate::parse;
 
-/// Longest region [`sum_packet`] will sum: a VRRP message in a 1500-byte IPv4 packet. Longer
+/// Longest region [`sum_and_digest`] will sum: a VRRP message in a 1500-byte IPv4 packet. Longer
 /// adverts (only IPv6 with > 92 addresses could be) are rejected as bad length by the caller.
 pub const MAX_SUM_BYTES: usize = 1480;
 
@@ -23,13 +23,15 @@ pub fn sum_bytes<const N: usize>(bytes: &[u8; N]) -> u32 {
 }
 
 /// Sum of the big-endian 16-bit words of the frame from `off`, `len` bytes (`len` even, at most
-/// [`MAX_SUM_BYTES`]). `None` if the region leaves the frame or `len` is out of range.
+/// [`MAX_SUM_BYTES`]) and, in the same pass, `vrrp_common::maps::advert_digest` of the region:
+/// `(sum, digest)`. `None` if the region leaves the frame or `len` is out of range.
 #[inline(always)]
-pub fn sum_packet(ctx: &XdpContext, off: usize, len: usize) -> Option<u32> {
+pub fn sum_and_digest(ctx: &XdpContext, off: usize, len: usize) -> Option<(u32, u32)> {
     if len > MAX_SUM_BYTES || len % 2 != 0 {
         return None;
     }
     let mut s = 0u32;
+    let mut d = 0u32;
     let mut i = 0usize;
     // Bounded by the constant: the verifier sees at most MAX_SUM_BYTES / 2 iterations.
     while i < MAX_SUM_BYTES {
@@ -38,10 +40,11 @@ pub fn sum_packet(ctx: &XdpContext, off: usize, len: usize) -> Option<u32> {
         }
         // Fresh (volatile) packet bounds each iteration: keeps LLVM from strength-reducing the
         // bounds check into arithmetic on data_end, which the verifier rejects.
-        s += u32::from(parse::be16_at_fresh(ctx, off + i)?);
+        s = s.wrapping_add(u32::from(parse::be16_at_fresh(ctx, off + i)?));
+        d = d.wrapping_add(s);
         i += 2;
     }
-    Some(s)
+    Some((s, d))
 }
 
 /// Folds a 32-bit sum of 16-bit words into 16 bits with end-around carry (RFC 1071 §4.1).

@@ -22,7 +22,9 @@
 //!      fragmented ND).
 //!    - VRRP (IPv4 protocol 112 / IPv6 next header 112, to 224.0.0.18, ff02::12 or unicast):
 //!      screened (see `screen_vrrp`), good ones pass, bad ones drop, one counter per reason.
-//!      Fragments drop. The IPv4 header checksum is not checked here: the stack's ip_rcv drops
+//!      Fragments drop. A good advert on a Backup that is the routine advert of the Master it
+//!      follows (map `MASTERS`, written by the agent) is dropped instead (`VrrpAbsorbed`) and its
+//!      time recorded: see "Advert absorption" in ARCHITECTURE.md. The IPv4 header checksum is not checked here: the stack's ip_rcv drops
 //!      bad headers, and a good advert is only ever passed to it.
 //! 4. Any frame the steps above would pass whose Ethernet destination is a virtual MAC of a
 //!    router configured on this interface (RFC 5798 §7.3): Master with a fresh heartbeat ->
@@ -55,7 +57,7 @@ mod vrrp;
 
 use aya_ebpf::{
     bindings::xdp_action::{XDP_DROP, XDP_PASS, XDP_TX},
-    helpers::bpf_ktime_get_coarse_ns,
+    helpers::{bpf_ktime_get_coarse_ns, bpf_ktime_get_ns},
     macros::xdp,
     programs::XdpContext,
 };
@@ -69,7 +71,7 @@ use vrrp_common::{
 };
 
 use crate::{
-    maps::{COUNTERS, HEARTBEAT, ROUTERS, SETTINGS, VIPS_V4, VIPS_V6},
+    maps::{COUNTERS, HEARTBEAT, MASTERS, ROUTERS, SETTINGS, VIPS_V4, VIPS_V6},
     parse::{ETH_HLEN, IP6_HLEN, IP6_OFF},
 };
 
@@ -270,7 +272,16 @@ fn on_ipv4(ctx: &XdpContext) -> Outcome {
     let addr_sum = csum::sum_bytes(&[
         ip[12], ip[13], ip[14], ip[15], ip[16], ip[17], ip[18], ip[19],
     ]);
-    screen_vrrp(ctx, Family::V4, ETH_HLEN + ihl, total_len - ihl, addr_sum)
+    let mut src = [0u8; 16];
+    src[..4].copy_from_slice(&ip[12..16]);
+    screen_vrrp(
+        ctx,
+        Family::V4,
+        ETH_HLEN + ihl,
+        total_len - ihl,
+        addr_sum,
+        &src,
+    )
 }
 
 #[inline(always)]
@@ -291,18 +302,22 @@ fn on_vrrp6(ctx: &XdpContext, upper: &parse::Ipv6Upper) -> Outcome {
     }
     let mut addrs = [0u8; 32];
     addrs.copy_from_slice(&ip[8..40]);
+    let mut src = [0u8; 16];
+    src.copy_from_slice(&ip[8..24]);
     screen_vrrp(
         ctx,
         Family::V6,
         upper.off,
         end - upper.off,
         csum::sum_bytes(&addrs),
+        &src,
     )
 }
 
 /// RFC 5798 §7.1 receive checks, cheapest first: version, type, VRID configured, version equal
 /// to the router's, length against the count, checksum. `avail` is the IP payload length from
-/// `off`; `addr_sum` the word sum of the IP source and destination (for the v3 pseudo-header).
+/// `off`; `addr_sum` the word sum of the IP source and destination (for the v3 pseudo-header);
+/// `src` the IP source (IPv4 in the first 4 bytes), for advert absorption.
 #[inline(always)]
 fn screen_vrrp(
     ctx: &XdpContext,
@@ -310,6 +325,7 @@ fn screen_vrrp(
     off: usize,
     avail: usize,
     addr_sum: u32,
+    src: &[u8; 16],
 ) -> Outcome {
     if avail < vrrp::VRRP_HLEN {
         return drop(Counter::VrrpBadLength);
@@ -338,7 +354,7 @@ fn screen_vrrp(
     if len > avail || len > csum::MAX_SUM_BYTES {
         return drop(Counter::VrrpBadLength);
     }
-    let Some(sum) = vrrp::checksum_sums(ctx, off, len) else {
+    let Some((sum, digest)) = vrrp::checksum_sums(ctx, off, len) else {
         return drop(Counter::DropTruncated);
     };
     // RFC 3768 §5.3.8: v2 sums the VRRP message only. RFC 5798 §5.2.8: v3 adds the pseudo-header.
@@ -348,11 +364,36 @@ fn screen_vrrp(
         csum::is_valid(sum + addr_sum + vrrp::pseudo_tail(len))
             || (r.flags & ROUTER_FLAG_V3_CSUM_AS_V2 != 0 && csum::is_valid(sum))
     };
-    if ok {
-        pass(Counter::VrrpPassed)
-    } else {
-        drop(Counter::VrrpBadChecksum)
+    if !ok {
+        return drop(Counter::VrrpBadChecksum);
     }
+    if Role::from_u8(r.role) == Role::Backup && absorb(family, &h, src, digest) {
+        return drop(Counter::VrrpAbsorbed);
+    }
+    pass(Counter::VrrpPassed)
+}
+
+/// Advert absorption (ARCHITECTURE.md): on a Backup, whether this valid advert is the routine
+/// advert of the Master recorded in `MASTERS` (same source, version, non-zero priority, interval
+/// and digest). If so its arrival time is recorded for the agent, which re-arms its
+/// Master_Down_Timer from it (RFC 5798 §6.4.2), and the caller drops it. Anything else goes up.
+#[inline(always)]
+fn absorb(family: Family, h: &vrrp::Header, src: &[u8; 16], digest: u32) -> bool {
+    let Some(rec) = MASTERS.get_ptr_mut(router_index(family, h.vrid)) else {
+        return false;
+    };
+    // SAFETY: an array slot, valid for the program's run. The agent replaces the record whole;
+    // this program only stores the two fields it owns.
+    unsafe {
+        if !(*rec).matches(src, h.version, h.priority, h.interval, digest) {
+            return false;
+        }
+        // CLOCK_MONOTONIC, the agent's clock (not the coarse one: it is compared with the
+        // instant of the last advert the agent processed, at sub-interval resolution).
+        (*rec).last_seen_ns = bpf_ktime_get_ns();
+        (*rec).absorbed += 1;
+    }
+    true
 }
 
 /// Step 4 of the module docs: frames to a virtual MAC of a router configured here.

@@ -7,7 +7,10 @@ use aya_ebpf::{
     maps::{Array, HashMap, PerCpuArray},
 };
 use vrrp_common::{
-    maps::{Heartbeat, MAX_VIPS, ROUTER_SLOTS, RouterState, Settings, Vip4Key, Vip6Key, VipValue},
+    maps::{
+        Heartbeat, MAX_VIPS, MasterRecord, ROUTER_SLOTS, RouterState, Settings, Vip4Key, Vip6Key,
+        VipValue,
+    },
     stats::Counter,
 };
 
@@ -34,3 +37,8 @@ pub static HEARTBEAT: Array<Heartbeat> = Array::with_max_entries(1, 0);
 /// `MAP_COUNTERS`: per-CPU `u64` per [`Counter`]; only the entry function increments it.
 #[map]
 pub static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(Counter::COUNT as u32, 0);
+
+/// `MAP_MASTERS`: the Master a Backup follows, per (family, VRID), index `router_index`. The agent
+/// writes the record; this program writes `last_seen_ns` and `absorbed`.
+#[map]
+pub static MASTERS: Array<MasterRecord> = Array::with_max_entries(ROUTER_SLOTS, 0);

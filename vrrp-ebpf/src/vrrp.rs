@@ -18,23 +18,35 @@ pub const VRRP_HLEN: usize = 8;
 /// VRRP type ADVERTISEMENT, the only type defined (RFC 5798 §5.2.2).
 pub const VRRP_TYPE_ADVERT: u8 = 1;
 
-/// The first four bytes of a VRRP header.
+/// The fields of the fixed VRRP header the screens and advert absorption use.
 pub struct Header {
     pub version: u8,
     pub kind: u8,
     pub vrid: u8,
+    pub priority: u8,
     pub count: u8,
+    /// v3: Max Adver Int (low 12 bits of bytes 4-5, RFC 5798 §5.2.7); v2: Adver Int (byte 5,
+    /// RFC 3768 §5.3.7). Same encoding as `MasterRecord::interval`.
+    pub interval: u16,
 }
 
-/// Reads the fixed header at `off`.
+/// Reads the fixed header at `off` (the caller checked `VRRP_HLEN` bytes are there).
 #[inline(always)]
 pub fn header(ctx: &XdpContext, off: usize) -> Option<Header> {
-    let h = parse::read::<[u8; 4]>(ctx, off)?;
+    let h = parse::read::<[u8; VRRP_HLEN]>(ctx, off)?;
+    let version = h[0] >> 4;
+    let interval = if version == 2 {
+        u16::from(h[5])
+    } else {
+        u16::from_be_bytes([h[4], h[5]]) & 0x0fff
+    };
     Some(Header {
-        version: h[0] >> 4,
+        version,
         kind: h[0] & 0x0f,
         vrid: h[1],
+        priority: h[2],
         count: h[3],
+        interval,
     })
 }
 
@@ -57,11 +69,11 @@ pub fn pseudo_tail(len: usize) -> u32 {
     len as u32 + u32::from(IPPROTO_VRRP)
 }
 
-/// Word sum of the VRRP message at `off`, `len` bytes (checksum field included). The caller adds
-/// the pseudo-header for v3 (RFC 5798 §5.2.8) or not for v2 (RFC 3768 §5.3.8) and checks it with
-/// `csum::is_valid`. `None` if the region could not be summed (outside the frame or longer than
-/// [`csum::MAX_SUM_BYTES`]).
+/// Word sum of the VRRP message at `off`, `len` bytes (checksum field included), and its
+/// `advert_digest` for advert absorption. The caller adds the pseudo-header for v3 (RFC 5798
+/// §5.2.8) or not for v2 (RFC 3768 §5.3.8) and checks it with `csum::is_valid`. `None` if the
+/// region could not be summed (outside the frame or longer than [`csum::MAX_SUM_BYTES`]).
 #[inline(always)]
-pub fn checksum_sums(ctx: &XdpContext, off: usize, len: usize) -> Option<u32> {
-    csum::sum_packet(ctx, off, len)
+pub fn checksum_sums(ctx: &XdpContext, off: usize, len: usize) -> Option<(u32, u32)> {
+    csum::sum_and_digest(ctx, off, len)
 }

@@ -90,6 +90,10 @@ pub struct Dataplane {
     /// Dead-man bound: the XDP program stops answering for VIPs when the agent's heartbeat is
     /// older than this (default 3s; allowed 100ms..60s).
     pub deadman_timeout: ConfigDuration,
+    /// Advert absorption (default true): on a Backup the XDP program drops the Master's routine
+    /// adverts and the agent re-arms its Master_Down_Timer from their arrival time (see
+    /// ARCHITECTURE.md "Advert absorption"). False: every valid advert goes up to the agent.
+    pub absorb_adverts: bool,
 }
 
 /// Defaults applied to every instance that does not set the key itself.

@@ -191,6 +191,7 @@ pub(crate) struct RawGlobal {
 pub(crate) struct RawDataplane {
     pub xdp_mode: Option<super::XdpMode>,
     pub deadman_timeout: Option<ConfigDuration>,
+    pub absorb_adverts: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -380,6 +380,7 @@ impl Validator<'_> {
             dataplane: Dataplane {
                 xdp_mode: g.dataplane.xdp_mode.unwrap_or(XdpMode::Auto),
                 deadman_timeout: deadman,
+                absorb_adverts: g.dataplane.absorb_adverts.unwrap_or(true),
             },
             defaults: Defaults {
                 version,

@@ -37,6 +37,12 @@ impl Clock {
         vrrp_core::Instant::from_micros(monotonic_ns().saturating_sub(self.base_ns) / 1000)
     }
 
+    /// Absolute CLOCK_MONOTONIC nanoseconds (e.g. `bpf_ktime_get_ns()` from the XDP program) as
+    /// a core instant; times before the daemon started are the epoch.
+    pub fn instant_of_ns(&self, ns: u64) -> vrrp_core::Instant {
+        vrrp_core::Instant::from_micros(ns.saturating_sub(self.base_ns) / 1000)
+    }
+
     /// A core instant as absolute CLOCK_MONOTONIC nanoseconds.
     fn absolute_ns(&self, t: vrrp_core::Instant) -> u64 {
         self.base_ns

@@ -153,6 +153,8 @@ pub struct InstanceRt {
     pub tx_errors: u64,
     /// The last state announced to notify scripts.
     pub notified: Option<State>,
+    /// Advert absorption: the routine advert and the XDP record (see `absorb`).
+    pub absorb: super::absorb::Absorb,
 }
 
 impl InstanceRt {
@@ -183,6 +185,7 @@ impl InstanceRt {
             rx_dropped: 0,
             tx_errors: 0,
             notified: None,
+            absorb: Default::default(),
         }
     }
 

@@ -9,7 +9,11 @@
 //! - `SetRole`: the XDP maps (who answers ARP/ND, who takes frames to the virtual MAC).
 //! - `Announce`: gratuitous ARP / unsolicited NA on keepalived's garp schedule.
 //! - `StateChanged`: one log line with the reason, notify scripts, sync groups.
+//!
+//! Advert absorption (`absorb`): on a Backup the XDP program drops the Master's routine adverts;
+//! the loop feeds the core their last arrival time before its Master_Down_Timer fires.
 
+pub mod absorb;
 pub mod clock;
 pub mod instance;
 pub mod ipvs;

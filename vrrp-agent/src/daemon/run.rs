@@ -13,6 +13,7 @@ use vrrp_common::maps::{ROUTER_FLAG_V3_CSUM_AS_V2, Role as DpRole};
 use vrrp_common::packet::{self, Addrs, ChecksumMode, DecodeCtx, Endpoints, VersionFields};
 use vrrp_core::{Action, Centis, Family, Input, ReceivedAdvert, Role, State, SyncGroup, Version};
 
+use super::absorb;
 use super::clock::{Clock, DeadlineTimer};
 use super::instance::{self, InstanceRt, proto_family};
 use super::lvs::Lvs;
@@ -613,6 +614,11 @@ impl Daemon {
                 .and_then(|r| r.poll_timeout())
                 .is_some_and(|t| t <= now);
             if due {
+                // Advert absorption: adverts XDP absorbed re-arm the Master_Down_Timer first
+                // (also right after a reload turned the switch off: the record is still on).
+                let inst = &mut self.instances[i];
+                let dp = self.ifaces.get(&inst.cfg.interface).map(|f| &f.dp);
+                absorb::refresh(inst, dp, &self.clock, now);
                 if let Some(r) = self.instances[i].router.as_mut() {
                     r.handle_timeout(now);
                 }
@@ -729,8 +735,12 @@ impl Daemon {
             max_adver_int,
             addresses,
         };
+        let routine = self.cfg.global.dataplane.absorb_adverts.then(|| ra.clone());
         if let Some(r) = inst.router.as_mut() {
             r.handle_input(now, Input::Advert(ra));
+        }
+        if let Some(ra) = routine {
+            absorb::on_advert(inst, &ra, &pkt.payload, now);
         }
         self.drive(i, now).await;
     }
@@ -906,7 +916,16 @@ impl Daemon {
                 }
                 self.execute(i, action, now).await;
             }
+            self.absorb_sync(i);
         }
+    }
+
+    /// Advert absorption: the instance's XDP record follows the core's view (`absorb::sync`).
+    fn absorb_sync(&mut self, i: usize) {
+        let enabled = self.cfg.global.dataplane.absorb_adverts;
+        let inst = &mut self.instances[i];
+        let dp = self.ifaces.get_mut(&inst.cfg.interface).map(|f| &mut f.dp);
+        absorb::sync(inst, dp, enabled);
     }
 
     async fn execute(&mut self, i: usize, action: Action, now: vrrp_core::Instant) {

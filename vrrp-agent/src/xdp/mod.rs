@@ -1,7 +1,8 @@
 //! Loading, attaching and driving the XDP data plane (crate `vrrp-ebpf`, embedded as
 //! [`crate::EBPF_OBJECT`]) on one interface: VIPs, roles, the dead-man heartbeat, counters.
 //!
-//! The program only reads maps; this module is the only writer. Map names and layouts come from
+//! The program only reads maps, except the `last_seen_ns`/`absorbed` fields of `MASTERS`
+//! records (advert absorption); this module is the only other writer. Map names and layouts come from
 //! `vrrp_common::maps` (the contract). Also offers [`DataPlane::test_run`] (BPF_PROG_TEST_RUN)
 //! on a loaded but unattached program, for tests and the benchmark.
 
@@ -21,9 +22,9 @@ use aya::{
 };
 use vrrp_common::{
     maps::{
-        Heartbeat, MAP_COUNTERS, MAP_HEARTBEAT, MAP_ROUTERS, MAP_SETTINGS, MAP_VIPS_V4,
-        MAP_VIPS_V6, Role, RouterState, SETTINGS_FLAG_LOG, Settings, Vip4Key, Vip6Key, VipValue,
-        router_index,
+        Heartbeat, MAP_COUNTERS, MAP_HEARTBEAT, MAP_MASTERS, MAP_ROUTERS, MAP_SETTINGS,
+        MAP_VIPS_V4, MAP_VIPS_V6, MasterRecord, Role, RouterState, SETTINGS_FLAG_LOG, Settings,
+        Vip4Key, Vip6Key, VipValue, router_index,
     },
     proto::Family,
     stats::Counter,
@@ -333,6 +334,33 @@ impl DataPlane {
             _pad: 0,
         };
         self.array_set(MAP_ROUTERS, router_index(family, vrid), &r)
+    }
+
+    /// Writes the advert-absorption record of virtual router (`family`, `vrid`) whole
+    /// (`MasterRecord::default()` disables absorption for it).
+    pub fn set_master_record(
+        &mut self,
+        family: Family,
+        vrid: u8,
+        rec: &MasterRecord,
+    ) -> Result<()> {
+        self.array_set(MAP_MASTERS, router_index(family, vrid), rec)
+    }
+
+    /// Reads the advert-absorption record of virtual router (`family`, `vrid`).
+    pub fn master_record(&self, family: Family, vrid: u8) -> Result<MasterRecord> {
+        let m = self.ebpf.map(MAP_MASTERS).ok_or_else(|| {
+            msg(
+                &self.iface,
+                format!("find map {MAP_MASTERS}"),
+                "not in the object",
+            )
+        })?;
+        let a: Array<_, MasterRecord> =
+            Array::try_from(m).map_err(err(&self.iface, format!("map {MAP_MASTERS}")))?;
+        let index = router_index(family, vrid);
+        a.get(&index, 0)
+            .map_err(err(&self.iface, format!("read {MAP_MASTERS}[{index}]")))
     }
 
     /// The VIP hash map `name`, keyed by `K`.

@@ -607,12 +607,27 @@ impl Daemon {
             self.next_file_poll = now + Duration::from_secs(1);
             self.poll_track_files(now);
         }
-        for i in 0..self.instances.len() {
-            let due = self.instances[i]
-                .router
+        let due_at = |inst: &InstanceRt| {
+            inst.router
                 .as_ref()
                 .and_then(|r| r.poll_timeout())
-                .is_some_and(|t| t <= now);
+                .is_some_and(|t| t <= now)
+        };
+        if self.instances.iter().any(due_at) {
+            // Advert absorption: one wake-up re-arms every absorbing Backup from its Master's
+            // last sighting, not only the instance that is due. Their Master_Down_Timers then
+            // stay in phase with the Masters' batched adverts, and the loop wakes about once per
+            // Master_Down_Interval for all of them instead of once per instance.
+            for i in 0..self.instances.len() {
+                let inst = &mut self.instances[i];
+                let dp = self.ifaces.get(&inst.cfg.interface).map(|f| &f.dp);
+                if absorb::refresh(inst, dp, &self.clock, now) {
+                    self.drive(i, now).await;
+                }
+            }
+        }
+        for i in 0..self.instances.len() {
+            let due = due_at(&self.instances[i]);
             if due {
                 // Advert absorption: adverts XDP absorbed re-arm the Master_Down_Timer first
                 // (also right after a reload turned the switch off: the record is still on).

@@ -2,6 +2,7 @@
 //! running commands and closures inside a namespace, and byte-by-byte frame builders.
 
 pub mod agent;
+pub mod bench;
 pub mod fixtures;
 pub mod frames;
 pub mod keepalived;

@@ -530,12 +530,22 @@ impl Flood {
     }
 
     /// Stops the threads; returns the frames sent in total.
-    pub fn stop(self) -> u64 {
+    pub fn stop(mut self) -> u64 {
+        self.halt();
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    fn halt(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        for h in self.threads {
+        for h in std::mem::take(&mut self.threads) {
             let _ = h.join();
         }
-        self.sent.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Flood {
+    fn drop(&mut self) {
+        self.halt();
     }
 }
 
@@ -604,8 +614,17 @@ pub struct Seen {
 /// buffer, kernel timestamps) on a background thread.
 pub struct Observer {
     stop: Arc<AtomicBool>,
-    handle: JoinHandle<Vec<Seen>>,
+    handle: Option<JoinHandle<Vec<Seen>>>,
     drops: Arc<AtomicU64>,
+}
+
+impl Drop for Observer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
 }
 
 impl Observer {
@@ -631,13 +650,21 @@ impl Observer {
         let drops = Arc::new(AtomicU64::new(0));
         let (s2, d2) = (stop.clone(), drops.clone());
         let handle = std::thread::spawn(move || observe(&fd, &s2, &d2));
-        Ok(Observer { stop, handle, drops })
+        Ok(Observer {
+            stop,
+            handle: Some(handle),
+            drops,
+        })
     }
 
     /// Stops the capture; returns the adverts seen and the socket's drop count.
-    pub fn stop(self) -> (Vec<Seen>, u64) {
+    pub fn stop(mut self) -> (Vec<Seen>, u64) {
         self.stop.store(true, Ordering::Relaxed);
-        let v = self.handle.join().unwrap_or_default();
+        let v = self
+            .handle
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
         (v, self.drops.load(Ordering::Relaxed))
     }
 }

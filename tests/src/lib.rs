@@ -6,6 +6,7 @@ pub mod bench;
 pub mod fixtures;
 pub mod frames;
 pub mod keepalived;
+pub mod scale;
 pub mod topo;
 
 use std::{

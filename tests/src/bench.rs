@@ -177,7 +177,9 @@ pub fn results_dir(quick: bool) -> PathBuf {
 pub fn write_json(quick: bool, name: &str, v: &serde_json::Value) {
     let p = results_dir(quick).join(name);
     match serde_json::to_string_pretty(v) {
-        Ok(s) if std::fs::write(&p, s + "\n").is_ok() => println!("\nwrote {}", p.display()),
+        Ok(s) if std::fs::write(&p, format!("{s}\n")).is_ok() => {
+            println!("\nwrote {}", p.display());
+        }
         _ => eprintln!("cannot write {}", p.display()),
     }
 }
@@ -610,15 +612,16 @@ pub struct Seen {
     pub prio: u8,
 }
 
-/// Captures every IPv4 VRRP advert arriving on an interface (AF_PACKET, ETH_P_IP, 64 MiB receive
-/// buffer, kernel timestamps) on a background thread.
-pub struct Observer {
+/// A capture running on a background thread: an AF_PACKET socket for one ethertype on one
+/// interface (64 MiB receive buffer, kernel timestamps, our own outgoing frames skipped); each
+/// frame is handed with its receive time to a parser that keeps what it wants.
+pub struct Capture<T: Send + 'static> {
     stop: Arc<AtomicBool>,
-    handle: Option<JoinHandle<Vec<Seen>>>,
+    handle: Option<JoinHandle<Vec<T>>>,
     drops: Arc<AtomicU64>,
 }
 
-impl Drop for Observer {
+impl<T: Send + 'static> Drop for Capture<T> {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(h) = self.handle.take() {
@@ -627,9 +630,14 @@ impl Drop for Observer {
     }
 }
 
-impl Observer {
-    pub fn start(ns: &Netns, ifname: &str) -> Result<Observer> {
-        let (fd, _) = packet_socket(&ns.name, ifname, 0x0800)?;
+impl<T: Send + 'static> Capture<T> {
+    pub fn start(
+        ns: &Netns,
+        ifname: &str,
+        ethertype: u16,
+        parse: fn(u64, &[u8]) -> Option<T>,
+    ) -> Result<Capture<T>> {
+        let (fd, _) = packet_socket(&ns.name, ifname, ethertype)?;
         let _ = setsockopt_int(&fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, 64 << 20);
         setsockopt_int(&fd, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)?;
         let tv = libc::timeval {
@@ -649,16 +657,16 @@ impl Observer {
         let stop = Arc::new(AtomicBool::new(false));
         let drops = Arc::new(AtomicU64::new(0));
         let (s2, d2) = (stop.clone(), drops.clone());
-        let handle = std::thread::spawn(move || observe(&fd, &s2, &d2));
-        Ok(Observer {
+        let handle = std::thread::spawn(move || capture_loop(&fd, &s2, &d2, parse));
+        Ok(Capture {
             stop,
             handle: Some(handle),
             drops,
         })
     }
 
-    /// Stops the capture; returns the adverts seen and the socket's drop count.
-    pub fn stop(mut self) -> (Vec<Seen>, u64) {
+    /// Stops the capture; returns what the parser kept and the socket's drop count.
+    pub fn stop(mut self) -> (Vec<T>, u64) {
         self.stop.store(true, Ordering::Relaxed);
         let v = self
             .handle
@@ -669,7 +677,129 @@ impl Observer {
     }
 }
 
-fn observe(fd: &OwnedFd, stop: &AtomicBool, drops: &AtomicU64) -> Vec<Seen> {
+/// Captures every IPv4 VRRP advert arriving on an interface.
+pub type Observer = Capture<Seen>;
+
+impl Capture<Seen> {
+    pub fn vrrp(ns: &Netns, ifname: &str) -> Result<Observer> {
+        Capture::start(ns, ifname, crate::frames::ETH_IP, parse_vrrp)
+    }
+}
+
+fn parse_vrrp(t_ns: u64, f: &[u8]) -> Option<Seen> {
+    let ip = f.get(14..)?;
+    let ihl = usize::from(*ip.first()? & 0x0f) * 4;
+    if ip[0] >> 4 != 4 || ip.len() < ihl + 8 || ip[9] != 112 {
+        return None;
+    }
+    Some(Seen {
+        t_ns,
+        src: [ip[12], ip[13], ip[14], ip[15]],
+        vrid: ip[ihl + 1],
+        prio: ip[ihl + 2],
+    })
+}
+
+/// An ARP reply seen: receive time and the Ethernet source MAC.
+#[derive(Clone, Copy, Debug)]
+pub struct ArpReply {
+    pub t_ns: u64,
+    pub from: [u8; 6],
+    pub spa: [u8; 4],
+}
+
+impl Capture<ArpReply> {
+    /// Captures the ARP replies arriving on an interface.
+    pub fn arp_replies(ns: &Netns, ifname: &str) -> Result<Capture<ArpReply>> {
+        Capture::start(ns, ifname, crate::frames::ETH_ARP, parse_arp_reply)
+    }
+}
+
+fn parse_arp_reply(t_ns: u64, f: &[u8]) -> Option<ArpReply> {
+    if f.len() < 42 || f[20..22] != [0, 2] {
+        return None;
+    }
+    let mut from = [0; 6];
+    from.copy_from_slice(&f[6..12]);
+    Some(ArpReply {
+        t_ns,
+        from,
+        spa: [f[28], f[29], f[30], f[31]],
+    })
+}
+
+/// Sends one frame every `period` from a thread (a client asking for the VIP), until dropped.
+pub struct Pacer {
+    stop: Arc<AtomicBool>,
+    handle: Option<JoinHandle<u64>>,
+}
+
+impl Pacer {
+    pub fn start(ns: &Netns, ifname: &str, frame: Vec<u8>, period: Duration) -> Result<Pacer> {
+        let (fd, idx) = packet_socket(&ns.name, ifname, 0)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let s2 = stop.clone();
+        let handle = std::thread::spawn(move || {
+            let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+            sll.sll_family = libc::AF_PACKET as u16;
+            sll.sll_protocol = u16::from_be_bytes([frame[12], frame[13]]).to_be();
+            sll.sll_ifindex = idx;
+            sll.sll_halen = 6;
+            let mut n = 0;
+            let mut next = std::time::Instant::now();
+            while !s2.load(Ordering::Relaxed) {
+                // SAFETY: frame and sll outlive the call.
+                let r = unsafe {
+                    libc::sendto(
+                        fd.as_raw_fd(),
+                        frame.as_ptr().cast(),
+                        frame.len(),
+                        0,
+                        (&raw const sll).cast(),
+                        std::mem::size_of::<libc::sockaddr_ll>() as u32,
+                    )
+                };
+                if r > 0 {
+                    n += 1;
+                }
+                next += period;
+                let now = std::time::Instant::now();
+                if next > now {
+                    std::thread::sleep(next - now);
+                } else {
+                    next = now;
+                }
+            }
+            n
+        });
+        Ok(Pacer {
+            stop,
+            handle: Some(handle),
+        })
+    }
+
+    /// Stops; returns the frames sent.
+    pub fn stop(mut self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        self.handle.take().and_then(|h| h.join().ok()).unwrap_or(0)
+    }
+}
+
+impl Drop for Pacer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+fn capture_loop<T>(
+    fd: &OwnedFd,
+    stop: &AtomicBool,
+    drops: &AtomicU64,
+    parse: fn(u64, &[u8]) -> Option<T>,
+) -> Vec<T> {
     let mut out = Vec::new();
     let mut buf = [0u8; 256];
     let mut cbuf = [0u64; 16];
@@ -692,14 +822,9 @@ fn observe(fd: &OwnedFd, stop: &AtomicBool, drops: &AtomicU64) -> Vec<Seen> {
         if n < 0 {
             continue;
         }
-        let n = n as usize;
+        let n = (n as usize).min(buf.len());
         // PACKET_OUTGOING: our own frames.
-        if sll.sll_pkttype == 4 || n < 14 + 20 + 8 {
-            continue;
-        }
-        let ip = &buf[14..n];
-        let ihl = usize::from(ip[0] & 0x0f) * 4;
-        if ip[0] >> 4 != 4 || ip[9] != 112 || ip.len() < ihl + 8 {
+        if sll.sll_pkttype == 4 {
             continue;
         }
         let mut t_ns = 0;
@@ -714,12 +839,9 @@ fn observe(fd: &OwnedFd, stop: &AtomicBool, drops: &AtomicU64) -> Vec<Seen> {
                 c = libc::CMSG_NXTHDR(&msg, c);
             }
         }
-        out.push(Seen {
-            t_ns,
-            src: [ip[12], ip[13], ip[14], ip[15]],
-            vrid: ip[ihl + 1],
-            prio: ip[ihl + 2],
-        });
+        if let Some(v) = parse(t_ns, &buf[..n]) {
+            out.push(v);
+        }
     }
     // PACKET_STATISTICS (tp_packets, tp_drops): frames the socket could not queue.
     let mut st = [0u32; 2];

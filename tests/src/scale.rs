@@ -223,7 +223,7 @@ pub fn run(who: Daemon, cfg: &Cfg, tag: &str) -> Result<Fig> {
         ));
     }
     bench::nap(Duration::from_micros(cfg.interval_us * 3).max(Duration::from_secs(1)));
-    let obs = Observer::start(&lan.hosts[2], "eth0")?;
+    let obs = Observer::vrrp(&lan.hosts[2], "eth0")?;
     let mut flood = None;
     let mut gen_rx0 = 0;
     if cfg.flood_threads > 0 {

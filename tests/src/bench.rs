@@ -163,7 +163,8 @@ pub fn show(v: &[f64], prec: usize) -> String {
 
 /// Where results go: `docs/bench/` in full mode, `target/bench/` in quick mode (created).
 pub fn results_dir(quick: bool) -> PathBuf {
-    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let root = manifest.parent().map_or(manifest.clone(), PathBuf::from);
     let d = if quick {
         root.join("target/bench")
     } else {

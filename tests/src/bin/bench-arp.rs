@@ -204,17 +204,22 @@ fn run() -> Result<()> {
         res[0].len().max(res[1].len())
     );
     println!(
-        "| mode | requests sent/s | answers/s | answered % | answered in XDP/s | CPU busy % (all CPUs) | softirq % |"
+        "| mode | requests sent/s | answers/s | answered % | answered in XDP/s | CPU busy % (all CPUs) | softirq % | CPU µs per request |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     let col = |k: usize, f: fn(&Run) -> f64| res[k].iter().map(f).collect::<Vec<f64>>();
     for (k, m) in modes.iter().enumerate() {
         let pct: Vec<f64> = res[k]
             .iter()
             .map(|r| 100.0 * r.answers_per_s / r.sent_per_s.max(1.0))
             .collect();
+        let nproc = bench::nproc() as f64;
+        let us_per_req: Vec<f64> = res[k]
+            .iter()
+            .map(|r| r.cpu_busy / 100.0 * nproc * 1e6 / r.sent_per_s.max(1.0))
+            .collect();
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             m.label(),
             bench::show(&col(k, |r| r.sent_per_s), 0),
             bench::show(&col(k, |r| r.answers_per_s), 0),
@@ -226,6 +231,7 @@ fn run() -> Result<()> {
             },
             bench::show(&col(k, |r| r.cpu_busy), 0),
             bench::show(&col(k, |r| r.softirq), 0),
+            bench::show(&us_per_req, 2),
         );
     }
     let xdp = Summary::of(&col(0, |r| r.answers_per_s));
@@ -238,7 +244,7 @@ fn run() -> Result<()> {
         println!("\nXDP / kernel answers per second (medians): {r:.2}×");
     }
     println!(
-        "\nWhat limits it: the generator, the router and the answers' return all run on the same {} CPU(s) (veth hands each frame to the receiver's softirq on the sending CPU); when CPU busy is ~100 % the figure is CPU cost per request, not a line rate. The ceiling row is the generator alone (requests nobody answers).",
+        "\nWhat limits it: the generator, the router and the answers' return all run on the same {} CPU(s) (veth hands each frame to the receiver's softirq on the sending CPU); when CPU busy is ~100 % the figure is CPU cost per request, not a line rate (CPU µs per request: busy CPU time of the whole machine over requests sent, generator included). The ceiling row is the generator with the cheapest receive path (requests for an address nobody holds): when a mode reaches it, the generator is the limit.",
         bench::nproc()
     );
     let runs_json = |k: usize| {

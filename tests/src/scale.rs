@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 
 use crate::agent::{Agent, Inst, render_config};
 use crate::bench::{self, Flood, Observer};
@@ -63,6 +63,8 @@ pub struct Fig {
     pub observer_drops: u64,
     pub flood_sent_per_s: f64,
     pub flood_answers_per_s: f64,
+    /// Whether the roles settled before the window (Master all MASTER, Backup all BACKUP).
+    pub settled: bool,
 }
 
 /// The VIP of VRID `v` (1..=255), one /32 each: 198.51.100.1-254, then 203.0.113.1.
@@ -203,25 +205,42 @@ fn settled(r: &Running, ns: &Netns, master: bool, n: usize) -> bool {
 
 /// One window. `tag` names the namespaces.
 pub fn run(who: Daemon, cfg: &Cfg, tag: &str) -> Result<Fig> {
+    let t_start = std::time::Instant::now();
     let hosts = if cfg.flood_threads > 0 { 4 } else { 3 };
     let lan = Lan::new(&unique_prefix(tag), hosts)?;
     let dir = std::path::PathBuf::from("/run").join(format!("vrrp-bench-{}", lan.prefix));
     let _guard = DirGuard(dir.clone());
-    let m = start(who, &lan.hosts[0], &dir.join("m"), cfg, 150)?;
-    let b = start(who, &lan.hosts[1], &dir.join("b"), cfg, 100)?;
     let n = cfg.instances;
     let up = Duration::from_micros(cfg.interval_us * 4) + Duration::from_secs(15);
+    // The Master first, then the Backup once the Master holds every VRID (as an operator
+    // would bring a pair up), so the start is not a 255-way election storm.
+    let m = start(who, &lan.hosts[0], &dir.join("m"), cfg, 150)?;
+    wait_for(up, || {
+        (bench::stopped() || settled(&m, &lan.hosts[0], true, n)).then_some(())
+    });
+    let b = start(who, &lan.hosts[1], &dir.join("b"), cfg, 100)?;
     let ok = wait_for(up, || {
         (bench::stopped()
             || (settled(&m, &lan.hosts[0], true, n) && settled(&b, &lan.hosts[1], false, n)))
         .then_some(())
     });
-    if ok.is_none() {
-        return Err(anyhow!(
-            "{who:?} did not settle (Master all MASTER, Backup all BACKUP) within {up:?}; master log tail:\n{}",
+    // A daemon that cannot hold the roles at this scale is measured anyway: its transitions
+    // during the window are the finding.
+    let settled_ok = ok.is_some();
+    if !settled_ok {
+        eprintln!(
+            "{} did not settle (Master all MASTER, Backup all BACKUP) within {up:?}; measuring anyway. Master log tail:\n{}",
+            who.label(),
             tail(&m.proc().log_text())
-        ));
+        );
     }
+    eprintln!(
+        "{} × {} µs, {}: started, {:.1} s",
+        n,
+        cfg.interval_us,
+        who.label(),
+        t_start.elapsed().as_secs_f64()
+    );
     bench::nap(Duration::from_micros(cfg.interval_us * 3).max(Duration::from_secs(1)));
     let obs = Observer::vrrp(&lan.hosts[2], "eth0")?;
     let mut flood = None;
@@ -268,10 +287,12 @@ pub fn run(who: Daemon, cfg: &Cfg, tag: &str) -> Result<Fig> {
         0
     };
     let (mt1, bt1) = (m.tally(), b.tally());
+    eprintln!("  tallies read {:.1} s after start", t_start.elapsed().as_secs_f64());
     if let Some(f) = flood {
         f.stop();
     }
     let (seen, drops) = obs.stop();
+    eprintln!("  window done {:.1} s after start", t_start.elapsed().as_secs_f64());
     let msrc = [192, 0, 2, 10];
     let bsrc = [192, 0, 2, 11];
     let in_window = |s: &&bench::Seen| s.t_ns >= t_from && s.t_ns < t_to;
@@ -308,6 +329,7 @@ pub fn run(who: Daemon, cfg: &Cfg, tag: &str) -> Result<Fig> {
         observer_drops: drops,
         flood_sent_per_s: (fs1 - fs0) as f64 / dt,
         // The generator also receives every advert (multicast): take those out.
+        settled: settled_ok,
         flood_answers_per_s: if gen_rx1 > 0 {
             ((gen_rx1 - gen_rx0) as f64 / dt - adverts_rate).max(0.0)
         } else {

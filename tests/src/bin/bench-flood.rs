@@ -92,6 +92,7 @@ fn run() -> Result<()> {
             .iter()
             .map(|x| x.master.transitions + x.backup.transitions + x.backup_adverts.min(1))
             .sum();
+        let unsettled = f.iter().filter(|x| !x.settled).count();
         println!(
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             who.label(),
@@ -99,6 +100,8 @@ fn run() -> Result<()> {
             bench::show(&col(|x| x.flood_answers_per_s), 0),
             if f.is_empty() {
                 "-".into()
+            } else if unsettled > 0 {
+                format!("{spurious} (never settled in {unsettled} run(s))")
             } else {
                 spurious.to_string()
             },
@@ -118,7 +121,7 @@ fn run() -> Result<()> {
                 "master_transitions": x.master.transitions, "backup_transitions": x.backup.transitions,
                 "backup_adverts_seen": x.backup_adverts,
                 "master_cpu_s_per_s": x.master.cpu_per_s, "backup_cpu_s_per_s": x.backup.cpu_per_s,
-                "observer_drops": x.observer_drops})).collect::<Vec<_>>()}));
+                "observer_drops": x.observer_drops, "settled": x.settled})).collect::<Vec<_>>()}));
     }
     bench::write_json(
         quick,

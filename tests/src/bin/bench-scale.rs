@@ -121,6 +121,7 @@ fn run() -> Result<()> {
             .iter()
             .map(|f| f.master.transitions + f.backup.transitions + f.backup_adverts.min(1))
             .sum();
+        let unsettled = figs.iter().filter(|f| !f.settled).count();
         println!(
             "| {n} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             iv_label(*iv),
@@ -135,6 +136,8 @@ fn run() -> Result<()> {
             bench::show(&col(|f| f.gap_max_ms), 2),
             if figs.is_empty() {
                 "-".into()
+            } else if unsettled > 0 {
+                format!("{spurious} (never settled in {unsettled} run(s))")
             } else {
                 spurious.to_string()
             },
@@ -148,7 +151,7 @@ fn run() -> Result<()> {
                     "backup_adverts_seen": f.backup_adverts,
                     "adverts_per_s": f.adverts_per_s, "nominal_per_s": f.nominal_per_s,
                     "gap_p99_ms": f.gap_p99_ms, "gap_max_ms": f.gap_max_ms,
-                    "jitter_p99_ms": f.jitter_p99_ms, "observer_drops": f.observer_drops})
+                    "jitter_p99_ms": f.jitter_p99_ms, "observer_drops": f.observer_drops, "settled": f.settled})
             })
             .collect();
         cells_json.push(json!({"instances": n, "interval_us": iv, "daemon": who.label(),

@@ -129,7 +129,9 @@ impl Running {
                 let log = k.proc.log_text();
                 let n = log
                     .lines()
-                    .filter(|l| l.contains("Entering MASTER STATE") || l.contains("Entering BACKUP STATE"))
+                    .filter(|l| {
+                        l.contains("Entering MASTER STATE") || l.contains("Entering BACKUP STATE")
+                    })
                     .count();
                 (n as u64, Vec::new())
             }
@@ -139,12 +141,11 @@ impl Running {
 
 /// Transitions between two tallies.
 fn transitions(a: &(u64, Vec<(u64, String)>), b: &(u64, Vec<(u64, String)>)) -> u64 {
-    let changed_to_backup = a
-        .1
-        .iter()
-        .zip(&b.1)
-        .filter(|(x, y)| x.0 != y.0 && y.1 != "MASTER")
-        .count() as u64;
+    let changed_to_backup =
+        a.1.iter()
+            .zip(&b.1)
+            .filter(|(x, y)| x.0 != y.0 && y.1 != "MASTER")
+            .count() as u64;
     b.0.saturating_sub(a.0) + changed_to_backup
 }
 
@@ -255,7 +256,14 @@ pub fn run(who: Daemon, cfg: &Cfg, tag: &str) -> Result<Fig> {
         );
         // Unicast to the Master's own MAC: the bridge sends the flood to it alone.
         lan.switch.exec(&[
-            "bridge", "fdb", "replace", &mmac_s, "dev", &lan.port(0), "master", "static",
+            "bridge",
+            "fdb",
+            "replace",
+            &mmac_s,
+            "dev",
+            &lan.port(0),
+            "master",
+            "static",
         ])?;
         let targets: Vec<[u8; 4]> = (1..=n).map(vip).collect();
         let frames = bench::arp_requests(mmac, 16, [192, 0, 2, 50], &targets);
@@ -287,16 +295,26 @@ pub fn run(who: Daemon, cfg: &Cfg, tag: &str) -> Result<Fig> {
         0
     };
     let (mt1, bt1) = (m.tally(), b.tally());
-    eprintln!("  tallies read {:.1} s after start", t_start.elapsed().as_secs_f64());
+    eprintln!(
+        "  tallies read {:.1} s after start",
+        t_start.elapsed().as_secs_f64()
+    );
     if let Some(f) = flood {
         f.stop();
     }
     let (seen, drops) = obs.stop();
-    eprintln!("  window done {:.1} s after start", t_start.elapsed().as_secs_f64());
+    eprintln!(
+        "  window done {:.1} s after start",
+        t_start.elapsed().as_secs_f64()
+    );
     let msrc = [192, 0, 2, 10];
     let bsrc = [192, 0, 2, 11];
     let in_window = |s: &&bench::Seen| s.t_ns >= t_from && s.t_ns < t_to;
-    let adverts = seen.iter().filter(in_window).filter(|s| s.src == msrc).count();
+    let adverts = seen
+        .iter()
+        .filter(in_window)
+        .filter(|s| s.src == msrc)
+        .count();
     let backup_adverts = seen
         .iter()
         .filter(in_window)

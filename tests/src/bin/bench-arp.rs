@@ -120,8 +120,8 @@ fn run_once(mode: Mode, secs: f64, threads: usize) -> Result<Run> {
     let b0 = bench::if_counter(&gen_ns, "eth0", "rx_packets")?;
     let tb = Instant::now();
     bench::nap(Duration::from_millis(500));
-    let bg_rate =
-        (bench::if_counter(&gen_ns, "eth0", "rx_packets")? - b0) as f64 / tb.elapsed().as_secs_f64();
+    let bg_rate = (bench::if_counter(&gen_ns, "eth0", "rx_packets")? - b0) as f64
+        / tb.elapsed().as_secs_f64();
     let flood = Flood::start(&gen_ns, "eth0", frames, threads)?;
     bench::nap(Duration::from_millis(300)); // warm-up
     let (s0, r0, c0) = (
@@ -273,11 +273,26 @@ fn run() -> Result<()> {
             "threads": threads, "seconds": secs, "modes": modes_json, "xdp_over_kernel": ratio}),
     );
     let rows: Vec<(String, Vec<f64>)> = vec![
-        ("vrrp-agent XDP: answers/s".into(), col(0, |r| r.answers_per_s)),
-        ("vrrp-agent XDP: requests sent/s".into(), col(0, |r| r.sent_per_s)),
-        ("kernel ARP (keepalived): answers/s".into(), col(1, |r| r.answers_per_s)),
-        ("kernel ARP (keepalived): requests sent/s".into(), col(1, |r| r.sent_per_s)),
-        ("generator ceiling: requests sent/s".into(), col(2, |r| r.sent_per_s)),
+        (
+            "vrrp-agent XDP: answers/s".into(),
+            col(0, |r| r.answers_per_s),
+        ),
+        (
+            "vrrp-agent XDP: requests sent/s".into(),
+            col(0, |r| r.sent_per_s),
+        ),
+        (
+            "kernel ARP (keepalived): answers/s".into(),
+            col(1, |r| r.answers_per_s),
+        ),
+        (
+            "kernel ARP (keepalived): requests sent/s".into(),
+            col(1, |r| r.sent_per_s),
+        ),
+        (
+            "generator ceiling: requests sent/s".into(),
+            col(2, |r| r.sent_per_s),
+        ),
     ];
     bench::write_svg(
         quick,

@@ -12,6 +12,7 @@
 //! runs per cell at 1 s, 100 ms and 10 ms (`--runs N` to change). Prints figures, writes JSON
 //! and one SVG per interval (docs/bench/ in full mode, target/bench/ in quick mode); never fails
 //! on a threshold. SIGINT/SIGTERM end the bench early with everything cleaned up.
+//! `--interval 10ms` keeps one interval; `BENCH_DEBUG=1` prints each run's ARP answers by MAC.
 
 use std::time::Duration;
 
@@ -214,6 +215,29 @@ fn run_once(who: Daemon, interval: &str, interval_us: u64, failure: Failure) -> 
     if failure == Failure::Graceful && !frames.iter().any(|f| f.1 == "192.0.2.10" && f.2 == 0) {
         bail!("no priority-0 advert captured");
     }
+    if std::env::var_os("BENCH_DEBUG").is_some() {
+        if let Some((_, _, r)) = &replies {
+            let mut macs: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
+            for a in r {
+                let e = macs.entry(format!("{:02x?}", a.from)).or_default();
+                if a.t_ns >= first_new * 1000 {
+                    e.1 += 1;
+                } else if a.t_ns + 5_000_000 >= t_fail {
+                    e.0 += 1;
+                }
+            }
+            eprintln!(
+                "replies by MAC (around failure, after takeover): {macs:?}; took {} ms after first new advert",
+                (bench::now_ns() - first_new * 1000) / 1_000_000
+            );
+            let after: Vec<i64> = r
+                .iter()
+                .filter(|a| a.t_ns + 5_000_000 >= t_fail)
+                .map(|a| (a.t_ns as i64 - first_new as i64 * 1000) / 1_000_000)
+                .collect();
+            eprintln!("reply times, ms after the first new advert: {after:?}");
+        }
+    }
     let (client_gap_us, answers_per_request) = match replies {
         Some((sent, t_end, r)) => client_figures(&r, sent, t_fail, first_new * 1000, t_end),
         None => (None, None),
@@ -314,11 +338,15 @@ fn bench() -> Result<()> {
         .and_then(|i| args.get(i + 1))
         .and_then(|n| n.parse().ok())
         .unwrap_or(if quick { 2 } else { 20 });
-    let intervals: &[(&str, u64)] = if quick {
-        &[("100ms", 100_000), ("10ms", 10_000)]
+    let only = bench::arg("--interval");
+    let intervals: Vec<(&str, u64)> = if quick {
+        vec![("100ms", 100_000), ("10ms", 10_000)]
     } else {
-        &[("1s", 1_000_000), ("100ms", 100_000), ("10ms", 10_000)]
-    };
+        vec![("1s", 1_000_000), ("100ms", 100_000), ("10ms", 10_000)]
+    }
+    .into_iter()
+    .filter(|(n, _)| only.as_deref().is_none_or(|o| o == *n))
+    .collect();
     println!(
         "## Failover on the wire: last advert of the old Master -> first advert of the new one\n"
     );
@@ -332,7 +360,7 @@ fn bench() -> Result<()> {
     println!("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut cells = Vec::new();
     let ka = bench::keepalived_version();
-    'all: for &(name, us) in intervals {
+    'all: for &(name, us) in &intervals {
         let mut rows: Vec<(String, Vec<f64>)> = Vec::new();
         for failure in [Failure::Graceful, Failure::Kill, Failure::LinkDown] {
             if bench::stopped() {
@@ -403,7 +431,9 @@ fn bench() -> Result<()> {
             quick,
             &format!("failover-{name}.svg"),
             &bench::svg_strip(
-                &format!("Failover on the wire, adverts every {name}: last advert of the old Master -> first of the new"),
+                &format!(
+                    "Failover on the wire, adverts every {name}: last advert of the old Master -> first of the new"
+                ),
                 "ms",
                 &rows,
             ),

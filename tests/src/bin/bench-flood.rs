@@ -143,11 +143,7 @@ fn run() -> Result<()> {
     bench::write_svg(
         quick,
         "flood-jitter.svg",
-        &bench::svg_strip(
-            "Advert interval jitter p99 under an ARP flood",
-            "ms",
-            &rows,
-        ),
+        &bench::svg_strip("Advert interval jitter p99 under an ARP flood", "ms", &rows),
     );
     Ok(())
 }

@@ -154,12 +154,18 @@ fn run() -> Result<()> {
                     "jitter_p99_ms": f.jitter_p99_ms, "observer_drops": f.observer_drops, "settled": f.settled})
             })
             .collect();
-        cells_json.push(json!({"instances": n, "interval_us": iv, "daemon": who.label(),
+        cells_json.push(
+            json!({"instances": n, "interval_us": iv, "daemon": who.label(),
             "master_cpu_s_per_s": Summary::of(&col(|f| f.master.cpu_per_s)).map(|s| s.json()),
             "backup_cpu_s_per_s": Summary::of(&col(|f| f.backup.cpu_per_s)).map(|s| s.json()),
-            "spurious_transitions": spurious, "runs": runs_json}));
+            "spurious_transitions": spurious, "runs": runs_json}),
+        );
     }
-    let drops: u64 = all.iter().flat_map(|c| c.3.iter()).map(|f| f.observer_drops).sum();
+    let drops: u64 = all
+        .iter()
+        .flat_map(|c| c.3.iter())
+        .map(|f| f.observer_drops)
+        .sum();
     if drops > 0 {
         println!("\nThe observer's socket dropped {drops} frame(s): wire counts are lower bounds.");
     }

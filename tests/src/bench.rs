@@ -315,16 +315,14 @@ fn fmt_tick(v: f64) -> String {
 
 /// `root` and all its descendants (by walking /proc/*/stat parent links).
 pub fn proc_tree(root: i32) -> Vec<i32> {
-    let mut parent = Vec::new();
+    let mut parent: Vec<(i32, i32)> = Vec::new();
     if let Ok(rd) = std::fs::read_dir("/proc") {
         for e in rd.flatten() {
             let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
                 continue;
             };
-            if let Some(f) = stat_fields(pid) {
-                if let Some(pp) = f.get(1).and_then(|p| p.parse::<i32>().ok()) {
-                    parent.push((pid, pp));
-                }
+            if let Some(pp) = stat_fields(pid).and_then(|f| f.get(1).and_then(|p| p.parse().ok())) {
+                parent.push((pid, pp));
             }
         }
     }

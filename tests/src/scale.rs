@@ -83,7 +83,7 @@ fn vip_s(v: usize) -> String {
 
 /// keepalived's interval in seconds, or the agent's duration string.
 fn interval_str(us: u64) -> String {
-    if us % 1_000_000 == 0 {
+    if us.is_multiple_of(1_000_000) {
         format!("{}s", us / 1_000_000)
     } else {
         format!("{}ms", us / 1000)

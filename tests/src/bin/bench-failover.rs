@@ -215,8 +215,8 @@ fn run_once(who: Daemon, interval: &str, interval_us: u64, failure: Failure) -> 
     if failure == Failure::Graceful && !frames.iter().any(|f| f.1 == "192.0.2.10" && f.2 == 0) {
         bail!("no priority-0 advert captured");
     }
-    if std::env::var_os("BENCH_DEBUG").is_some() {
-        if let Some((_, _, r)) = &replies {
+    if let (true, Some((_, _, r))) = (std::env::var_os("BENCH_DEBUG").is_some(), &replies) {
+        {
             let mut macs: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
             for a in r {
                 let e = macs.entry(format!("{:02x?}", a.from)).or_default();

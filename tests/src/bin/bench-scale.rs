@@ -33,7 +33,7 @@ fn parse_interval(s: &str) -> Option<u64> {
 }
 
 fn iv_label(us: u64) -> String {
-    if us >= 1_000_000 && us % 1_000_000 == 0 {
+    if us >= 1_000_000 && us.is_multiple_of(1_000_000) {
         format!("{} s", us / 1_000_000)
     } else {
         format!("{} ms", us as f64 / 1000.0)

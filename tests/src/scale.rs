@@ -281,7 +281,9 @@ pub fn run(who: Daemon, cfg: &Cfg, tag: &str) -> Result<Fig> {
         gen_rx0 = bench::if_counter(&lan.hosts[3], "eth0", "rx_packets")?;
     }
     let t0 = std::time::Instant::now();
-    bench::nap(cfg.window);
+    if !bench::nap(cfg.window) {
+        anyhow::bail!("interrupted");
+    }
     let dt = t0.elapsed().as_secs_f64();
     let (mc1, bc1) = (
         bench::tree_cpu_seconds(m.proc().pid()),

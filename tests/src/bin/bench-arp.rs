@@ -131,7 +131,9 @@ fn run_once(mode: Mode, secs: f64, threads: usize) -> Result<Run> {
     );
     let x0 = agent.as_ref().map_or(0, xdp_answered);
     let t0 = Instant::now();
-    bench::nap(Duration::from_secs_f64(secs));
+    if !bench::nap(Duration::from_secs_f64(secs)) {
+        bail!("interrupted");
+    }
     let (s1, r1, c1) = (
         flood.sent(),
         bench::if_counter(&gen_ns, "eth0", "rx_packets")?,

@@ -72,14 +72,17 @@ pub struct Keepalived {
 }
 
 impl Keepalived {
-    /// Writes the config into `dir` and starts keepalived with private pid files (the defaults
+    /// Writes the config into `dir` and starts keepalived (in its own session) with private pid files (the defaults
     /// in /run are shared between namespaces).
     pub fn start(ns: &Netns, dir: &Path, instances: &[KaInstance]) -> Result<Keepalived> {
         std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
         let conf = dir.join("keepalived.conf");
         std::fs::write(&conf, render_config(instances))?;
         let p = |n: &str| dir.join(n).to_string_lossy().into_owned();
+        // setsid: its own session and process group, so a Ctrl-C meant for the test or bench
+        // does not reach it (the guards stop it); without a fork, the pid stays the same.
         let argv = [
+            "setsid",
             "keepalived",
             "-n",
             "-l",

@@ -2,9 +2,11 @@
 //! running commands and closures inside a namespace, and byte-by-byte frame builders.
 
 pub mod agent;
+pub mod bench;
 pub mod fixtures;
 pub mod frames;
 pub mod keepalived;
+pub mod scale;
 pub mod topo;
 
 use std::{

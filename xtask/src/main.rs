@@ -278,7 +278,14 @@ fn run_agent(args: &[String]) -> Result<()> {
 
 fn bench(quick: bool) -> Result<()> {
     build_release()?;
-    for bin in ["bench-xdp", "bench-failover", "bench-health"] {
+    for bin in [
+        "bench-xdp",
+        "bench-arp",
+        "bench-scale",
+        "bench-flood",
+        "bench-failover",
+        "bench-health",
+    ] {
         let mut cmd = Command::new(format!("target/release/{bin}"));
         if quick {
             cmd.arg("--quick");

@@ -256,6 +256,16 @@ fn wait_listed(ns: &Netns, agent: &Agent, what: &str, want: &[(&str, u32)]) {
     }
 }
 
+/// SIGTERM, a clean exit within 15 s, then the kernel table as `ipvsadm -Ln` lists it.
+fn stop(agent: &mut Agent, ns: &Netns) -> String {
+    agent.proc.signal(libc::SIGTERM);
+    assert_eq!(
+        agent.proc.wait_exit(Duration::from_secs(15)).expect("exit"),
+        Some(0)
+    );
+    ipvsadm(ns, &["-Ln"])
+}
+
 #[test]
 #[ignore = "needs IPVS: runs in the guest (cargo xtask test)"]
 fn ipvs_table_follows_health_leaves_foreign_services_and_is_removed_on_stop() {
@@ -323,12 +333,7 @@ fn ipvs_table_follows_health_leaves_foreign_services_and_is_removed_on_stop() {
     );
 
     // SIGTERM with on_stop: remove: our service goes, the foreign one stays as it was.
-    agent.proc.signal(libc::SIGTERM);
-    assert_eq!(
-        agent.proc.wait_exit(Duration::from_secs(15)).expect("exit"),
-        Some(0)
-    );
-    let all = ipvsadm(&ns, &["-Ln"]);
+    let all = stop(&mut agent, &ns);
     assert!(
         !all.contains("192.0.2.10:80"),
         "our service left behind:\n{all}"
@@ -353,11 +358,7 @@ fn on_stop_keep_leaves_the_table_and_a_restart_adopts_it() {
         "initial",
         &[("127.0.0.2:8080", 3), ("127.0.0.3:8080", 2)],
     );
-    agent.proc.signal(libc::SIGTERM);
-    assert_eq!(
-        agent.proc.wait_exit(Duration::from_secs(15)).expect("exit"),
-        Some(0)
-    );
+    stop(&mut agent, &ns);
     // Kept while the agent is away: traffic is not disturbed by a restart.
     wait_listed(
         &ns,
@@ -376,12 +377,7 @@ fn on_stop_keep_leaves_the_table_and_a_restart_adopts_it() {
         "adopted",
         &[("127.0.0.2:8080", 4), ("127.0.0.3:8080", 2)],
     );
-    agent.proc.signal(libc::SIGTERM);
-    assert_eq!(
-        agent.proc.wait_exit(Duration::from_secs(15)).expect("exit"),
-        Some(0)
-    );
-    let all = ipvsadm(&ns, &["-Ln"]);
+    let all = stop(&mut agent, &ns);
     assert!(
         !all.contains("192.0.2.10:80"),
         "service left behind:\n{all}"

@@ -1,6 +1,6 @@
-//! One measured window of N VRRP instances on one interface, for bench-scale and bench-flood:
-//! a Master (priority 150) and a Backup (priority 100) running vrrp-agent or keepalived with the
-//! equivalent config, an observer capturing every advert, optionally an ARP flood aimed at the
+//! One measured window of N VRRP instances spread over K interfaces (one bridge each), for
+//! bench-scale and bench-flood: a Master (priority 150) and a Backup (priority 100) running
+//! vrrp-agent or keepalived with the equivalent config, an observer capturing every advert, optionally an ARP flood aimed at the
 //! Master's VIPs. Figures: CPU seconds per second and peak RSS (VmHWM) of each daemon's process
 //! tree, adverts per second on the wire against nominal, per-VRID advert gaps, and transitions
 //! during the window (after settling: every one is spurious).
@@ -35,6 +35,8 @@ impl Daemon {
 #[derive(Clone, Copy, Debug)]
 pub struct Cfg {
     pub instances: usize,
+    /// Interfaces the instances are spread over (1..=4), each its own LAN segment.
+    pub interfaces: usize,
     pub interval_us: u64,
     pub window: Duration,
     /// Generator threads for an ARP flood at the Master's VIPs (0: no flood).
@@ -67,7 +69,21 @@ pub struct Fig {
     pub settled: bool,
 }
 
-/// The VIP of VRID `v` (1..=255), one /32 each: 198.51.100.1-254, then 203.0.113.1.
+/// The instances of each interface: `(interface index, VRID)`, interface by interface, VRIDs
+/// from 1 (a VRID is unique per interface, RFC 5798 §7.3, so 255 at most on each). The first
+/// `n % k` interfaces take one more.
+pub fn layout(n: usize, k: usize) -> Vec<(usize, usize)> {
+    let k = k.max(1);
+    (0..k)
+        .flat_map(|i| {
+            let here = n / k + usize::from(i < n % k);
+            (1..=here).map(move |v| (i, v))
+        })
+        .collect()
+}
+
+/// The VIP of VRID `v` (1..=255), one /32 each: 198.51.100.1-254, then 203.0.113.1. The
+/// same VIP serves VRID `v` on every interface: each interface is its own segment.
 pub fn vip(v: usize) -> [u8; 4] {
     if v <= 254 {
         [198, 51, 100, v as u8]
@@ -149,24 +165,38 @@ fn transitions(a: &(u64, Vec<(u64, String)>), b: &(u64, Vec<(u64, String)>)) -> 
     b.0.saturating_sub(a.0) + changed_to_backup
 }
 
+/// `VI<vrid>` on the first interface (as before interfaces were added), `VI<k>_<vrid>` on
+/// the others.
+fn inst_name(k: usize, v: usize) -> String {
+    if k == 0 {
+        format!("VI{v}")
+    } else {
+        format!("VI{k}_{v}")
+    }
+}
+
 fn start(who: Daemon, ns: &Netns, dir: &Path, cfg: &Cfg, prio: u8) -> Result<Running> {
     let n = cfg.instances;
     match who {
         Daemon::Ours => {
-            let insts: Vec<Inst> = (1..=n)
-                .map(|v| {
-                    Inst::v4(&format!("VI{v}"), v as u8, prio, &vip_s(v))
-                        .interval(&interval_str(cfg.interval_us))
+            let insts: Vec<Inst> = layout(n, cfg.interfaces)
+                .into_iter()
+                .map(|(k, v)| {
+                    let mut i = Inst::v4(&inst_name(k, v), v as u8, prio, &vip_s(v))
+                        .interval(&interval_str(cfg.interval_us));
+                    i.interface = format!("eth{k}");
+                    i
                 })
                 .collect();
             let yaml = render_config(dir, "1s", "", &insts);
             Ok(Running::Ours(Agent::start(ns, dir, &yaml)?))
         }
         Daemon::Keepalived => {
-            let insts: Vec<KaInstance> = (1..=n)
-                .map(|v| KaInstance {
-                    name: format!("VI{v}"),
-                    interface: "eth0".into(),
+            let insts: Vec<KaInstance> = layout(n, cfg.interfaces)
+                .into_iter()
+                .map(|(k, v)| KaInstance {
+                    name: inst_name(k, v),
+                    interface: format!("eth{k}"),
                     vrid: v as u8,
                     version: 3,
                     priority: prio,
@@ -191,11 +221,15 @@ fn settled(r: &Running, ns: &Netns, master: bool, n: usize) -> bool {
                     .all(|i| i.state == if master { "MASTER" } else { "BACKUP" })
         }),
         Running::Ka(_) => {
+            // VIPs are the /32s (interface addresses are /24 and /28), on every interface.
             let held = ns
-                .exec(&["ip", "-o", "-4", "addr", "show", "dev", "eth0"])
+                .exec(&["ip", "-o", "-4", "addr", "show"])
                 .map(|s| {
                     s.lines()
-                        .filter(|l| l.contains(" 198.51.100.") || l.contains(" 203.0.113."))
+                        .filter(|l| {
+                            (l.contains(" 198.51.100.") || l.contains(" 203.0.113."))
+                                && l.contains("/32 ")
+                        })
                         .count()
                 })
                 .unwrap_or(usize::MAX);
@@ -209,6 +243,11 @@ pub fn run(who: Daemon, cfg: &Cfg, tag: &str) -> Result<Fig> {
     let t_start = std::time::Instant::now();
     let hosts = if cfg.flood_threads > 0 { 4 } else { 3 };
     let lan = Lan::new(&unique_prefix(tag), hosts)?;
+    let ifaces = cfg.interfaces.clamp(1, 4);
+    for k in 1..ifaces {
+        // Master, Backup and observer on every segment (the flood stays on the first).
+        lan.add_segment(k, 3)?;
+    }
     let dir = std::path::PathBuf::from("/run").join(format!("vrrp-bench-{}", lan.prefix));
     let _guard = DirGuard(dir.clone());
     let n = cfg.instances;
@@ -243,7 +282,9 @@ pub fn run(who: Daemon, cfg: &Cfg, tag: &str) -> Result<Fig> {
         t_start.elapsed().as_secs_f64()
     );
     bench::nap(Duration::from_micros(cfg.interval_us * 3).max(Duration::from_secs(1)));
-    let obs = Observer::vrrp(&lan.hosts[2], "eth0")?;
+    let obs: Vec<Observer> = (0..ifaces)
+        .map(|k| Observer::vrrp(&lan.hosts[2], &format!("eth{k}")))
+        .collect::<Result<_>>()?;
     let mut flood = None;
     let mut gen_rx0 = 0;
     if cfg.flood_threads > 0 {
@@ -304,25 +345,38 @@ pub fn run(who: Daemon, cfg: &Cfg, tag: &str) -> Result<Fig> {
     if let Some(f) = flood {
         f.stop();
     }
-    let (seen, drops) = obs.stop();
+    let (mut seen, mut drops) = (Vec::new(), 0);
+    for o in obs {
+        let (s, d) = o.stop();
+        seen.extend(s);
+        drops += d;
+    }
     eprintln!(
         "  window done {:.1} s after start",
         t_start.elapsed().as_secs_f64()
     );
-    let msrc = [192, 0, 2, 10];
-    let bsrc = [192, 0, 2, 11];
+    // Each node's advert source on each segment (its primary address there).
+    let src = |k: usize, i: usize| -> [u8; 4] {
+        let a: std::net::Ipv4Addr = Lan::segment_v4(k, i).parse().unwrap_or([0; 4].into());
+        a.octets()
+    };
+    let msrcs: Vec<[u8; 4]> = (0..ifaces).map(|k| src(k, 0)).collect();
+    let bsrcs: Vec<[u8; 4]> = (0..ifaces).map(|k| src(k, 1)).collect();
     let in_window = |s: &&bench::Seen| s.t_ns >= t_from && s.t_ns < t_to;
     let adverts = seen
         .iter()
         .filter(in_window)
-        .filter(|s| s.src == msrc)
+        .filter(|s| msrcs.contains(&s.src))
         .count();
     let backup_adverts = seen
         .iter()
         .filter(in_window)
-        .filter(|s| s.src == bsrc)
+        .filter(|s| bsrcs.contains(&s.src))
         .count() as u64;
-    let mut gaps = bench::advert_gaps_us(&seen, msrc, t_from, t_to);
+    let mut gaps: Vec<f64> = msrcs
+        .iter()
+        .flat_map(|&m| bench::advert_gaps_us(&seen, m, t_from, t_to))
+        .collect();
     gaps.sort_by(f64::total_cmp);
     let iv = cfg.interval_us as f64;
     let mut jit: Vec<f64> = gaps.iter().map(|g| (g - iv).abs()).collect();
@@ -369,5 +423,26 @@ struct DirGuard(std::path::PathBuf);
 impl Drop for DirGuard {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::layout;
+
+    #[test]
+    fn layout_spreads_instances_with_vrids_unique_per_interface() {
+        let l = layout(1000, 4);
+        assert_eq!(l.len(), 1000);
+        for k in 0..4 {
+            let v: Vec<usize> = l.iter().filter(|x| x.0 == k).map(|x| x.1).collect();
+            assert_eq!(v, (1..=250).collect::<Vec<_>>());
+        }
+        let l = layout(10, 4);
+        let per: Vec<usize> = (0..4)
+            .map(|k| l.iter().filter(|x| x.0 == k).count())
+            .collect();
+        assert_eq!(per, [3, 3, 2, 2]);
+        assert_eq!(layout(255, 1).last(), Some(&(0, 255)));
     }
 }

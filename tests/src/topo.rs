@@ -171,6 +171,64 @@ impl Lan {
         Ok(i)
     }
 
+    /// A further segment `k` (1..=12): its own bridge `br<k>` in the switch namespace, with
+    /// hosts `0..hosts` attached through `eth<k>` (switch port `p<i>s<k>`). Host `i` gets
+    /// 203.0.113.(16k + 10 + i)/28 there: a subnet per segment, as on a router with several
+    /// VLANs; a VRRPv3 advert's source is the interface's primary address (RFC 5798 §5.1.1.1).
+    pub fn add_segment(&self, k: usize, hosts: usize) -> Result<()> {
+        anyhow::ensure!(
+            (1..=12).contains(&k) && hosts <= 5,
+            "segment {k} with {hosts} hosts: allowed 1..=12 and at most 5"
+        );
+        let br = format!("br{k}");
+        self.switch.exec(&[
+            "ip",
+            "link",
+            "add",
+            &br,
+            "type",
+            "bridge",
+            "mcast_snooping",
+            "0",
+            "forward_delay",
+            "0",
+        ])?;
+        self.switch.exec(&["ip", "link", "set", &br, "up"])?;
+        let ifname = format!("eth{k}");
+        for (i, ns) in self.hosts.iter().take(hosts).enumerate() {
+            let port = format!("p{i}s{k}");
+            self.switch.exec(&[
+                "ip", "link", "add", &port, "type", "veth", "peer", "name", &ifname,
+            ])?;
+            self.switch
+                .exec(&["ip", "link", "set", &ifname, "netns", &ns.name])?;
+            self.switch
+                .exec(&["ip", "link", "set", &port, "master", &br, "up"])?;
+            let mac = format!("02:00:{k:02x}:00:{:02x}:{:02x}", self.id, i + 1);
+            ns.exec(&["ip", "link", "set", &ifname, "address", &mac])?;
+            ns.sysctl(&format!("net.ipv6.conf.{ifname}.accept_dad"), "0")?;
+            ns.exec(&["ip", "link", "set", &ifname, "up"])?;
+            ns.exec(&[
+                "ip",
+                "addr",
+                "add",
+                &format!("{}/28", Self::segment_v4(k, i)),
+                "dev",
+                &ifname,
+            ])?;
+        }
+        Ok(())
+    }
+
+    /// Host `i`'s IPv4 address on segment `k` (0: the first, 192.0.2.0/24).
+    pub fn segment_v4(k: usize, i: usize) -> String {
+        if k == 0 {
+            format!("192.0.2.{}", 10 + i)
+        } else {
+            format!("203.0.113.{}", 16 * k + 10 + i)
+        }
+    }
+
     /// The IPv4 address of host `i`.
     pub fn v4(&self, i: usize) -> String {
         format!("192.0.2.{}", 10 + i)

@@ -56,6 +56,7 @@ fn run() -> Result<()> {
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(bench::nproc);
     let cfg = Cfg {
+        interfaces: 1,
         instances,
         interval_us,
         window: Duration::from_secs_f64(window),

@@ -1,13 +1,15 @@
 //! CPU and memory at scale, side by side with keepalived: N VRRPv3 instances (one /32 VIP each)
-//! on one interface, a Master and a Backup on a bridge in namespaces, an observer capturing
+//! on one interface or spread over several (each its own bridge), a Master and a Backup on a bridge in namespaces, an observer capturing
 //! every advert. Per daemon (Master and Backup): CPU seconds per second of its whole process
 //! tree (utime + stime, all threads and children, from /proc), peak RSS (VmHWM summed over the
 //! tree); on the wire: adverts per second against nominal, advert gap p99 / max per VRID; and
 //! transitions during the window after settling (every one is spurious: expected 0).
 //!
-//! Default cells: 1, 16 and 255 instances at 10 ms and 1 s adverts, 60 s windows, 3 runs per
-//! daemon alternated (A B A B). `--quick`: 16 and 255 instances at 10 ms, one 3 s window each.
-//! `--instances N --interval X --window S` measure one cell; `--runs R`. Prints a markdown
+//! Default cells: 1, 16 and 255 instances on one interface and 1,000 over four, at 10 ms,
+//! 100 ms and 1 s adverts, 60 s windows, 3 runs per daemon alternated (A B A B). `--quick`:
+//! 16 and 255 instances at 10 ms on one interface and 64 over four, one 3 s window each.
+//! `--instances N --interval X --interfaces K --window S` measure one cell; `--runs R`;
+//! `--daemon ours|keepalived` runs one side only. Prints a markdown
 //! table, writes JSON and SVG; never fails on a threshold.
 
 use std::time::Duration;
@@ -62,31 +64,44 @@ fn run() -> Result<()> {
     let runs: usize = bench::arg("--runs")
         .and_then(|v| v.parse().ok())
         .unwrap_or(if quick { 1 } else { 3 });
-    let cells: Vec<(usize, u64)> = match (bench::arg("--instances"), bench::arg("--interval")) {
-        (None, None) if quick => vec![(16, 10_000), (255, 10_000)],
-        (None, None) => vec![
-            (1, 10_000),
-            (16, 10_000),
-            (255, 10_000),
-            (1, 1_000_000),
-            (16, 1_000_000),
-            (255, 1_000_000),
-        ],
-        (n, iv) => vec![(
-            n.and_then(|v| v.parse().ok()).unwrap_or(16).clamp(1, 255),
-            iv.and_then(|v| parse_interval(&v)).unwrap_or(10_000),
-        )],
+    // (instances, interval µs, interfaces)
+    let cells: Vec<(usize, u64, usize)> = match (
+        bench::arg("--instances"),
+        bench::arg("--interval"),
+        bench::arg("--interfaces"),
+    ) {
+        (None, None, None) if quick => vec![(16, 10_000, 1), (255, 10_000, 1), (64, 10_000, 4)],
+        (None, None, None) => [10_000, 100_000, 1_000_000]
+            .into_iter()
+            .flat_map(|iv| [(1, iv, 1), (16, iv, 1), (255, iv, 1), (1000, iv, 4)])
+            .collect(),
+        (n, iv, k) => {
+            let k = k.and_then(|v| v.parse().ok()).unwrap_or(1).clamp(1, 4);
+            vec![(
+                n.and_then(|v| v.parse().ok())
+                    .unwrap_or(16)
+                    .clamp(1, 255 * k),
+                iv.and_then(|v| parse_interval(&v)).unwrap_or(10_000),
+                k,
+            )]
+        }
     };
-    let daemons = [Daemon::Ours, Daemon::Keepalived];
-    let mut all: Vec<(usize, u64, Daemon, Vec<Fig>)> = Vec::new();
-    for &(n, iv) in &cells {
+    let daemons: Vec<Daemon> = match bench::arg("--daemon").as_deref() {
+        Some("ours") => vec![Daemon::Ours],
+        Some("keepalived") => vec![Daemon::Keepalived],
+        Some(other) => bail!("--daemon {other}: allowed ours or keepalived"),
+        None => vec![Daemon::Ours, Daemon::Keepalived],
+    };
+    let mut all: Vec<(usize, u64, usize, Daemon, Vec<Fig>)> = Vec::new();
+    for &(n, iv, k) in &cells {
         let cfg = Cfg {
             instances: n,
+            interfaces: k,
             interval_us: iv,
             window: Duration::from_secs_f64(window),
             flood_threads: 0,
         };
-        let mut figs: [Vec<Fig>; 2] = [Vec::new(), Vec::new()];
+        let mut figs: Vec<Vec<Fig>> = vec![Vec::new(); daemons.len()];
         for _ in 0..runs {
             for (k, &who) in daemons.iter().enumerate() {
                 if bench::stopped() {
@@ -94,28 +109,32 @@ fn run() -> Result<()> {
                 }
                 match scale::run(who, &cfg, "bs") {
                     Ok(f) => figs[k].push(f),
-                    Err(e) => eprintln!("{} {n}×{}: run failed: {e:#}", who.label(), iv_label(iv)),
+                    Err(e) => eprintln!(
+                        "{} {n}×{} on {k} interface(s): run failed: {e:#}",
+                        who.label(),
+                        iv_label(iv)
+                    ),
                 }
             }
         }
-        let [a, b] = figs;
-        all.push((n, iv, Daemon::Ours, a));
-        all.push((n, iv, Daemon::Keepalived, b));
+        for (who, f) in daemons.iter().zip(figs) {
+            all.push((n, iv, k, *who, f));
+        }
         if bench::stopped() {
             break;
         }
     }
     println!("## CPU and memory at scale, side by side with keepalived\n");
     println!(
-        "Machine: {}. Master (priority 150) and Backup (100) on a bridge, an observer capturing every advert; VRRPv3, one /32 VIP per instance; windows of {window} s after settling; {runs} run(s) per daemon, alternated; median (min–max) over runs. CPU: utime+stime of the daemon's process tree per second of wall time (softirq work on behalf of the daemon, e.g. generic XDP, is not in it).\n",
+        "Machine: {}. Master (priority 150) and Backup (100) on one bridge per interface, an observer capturing every advert; VRRPv3, one /32 VIP per instance; windows of {window} s after settling; {runs} run(s) per daemon, alternated; median (min–max) over runs. CPU: utime+stime of the daemon's process tree per second of wall time (softirq work on behalf of the daemon, e.g. generic XDP, is not in it).\n",
         bench::machine()
     );
     println!(
-        "| instances | advert | daemon | Master CPU s/s | Backup CPU s/s | Master peak RSS MiB | Backup peak RSS MiB | adverts/s on the wire | % of nominal | gap p99 ms | gap max ms | spurious transitions |"
+        "| instances | interfaces | advert | daemon | Master CPU s/s | Backup CPU s/s | Master peak RSS MiB | Backup peak RSS MiB | adverts/s on the wire | % of nominal | gap p99 ms | gap max ms | spurious transitions |"
     );
-    println!("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut cells_json = Vec::new();
-    for (n, iv, who, figs) in &all {
+    for (n, iv, k, who, figs) in &all {
         let col = |f: fn(&Fig) -> f64| figs.iter().map(f).collect::<Vec<f64>>();
         let spurious: u64 = figs
             .iter()
@@ -123,7 +142,7 @@ fn run() -> Result<()> {
             .sum();
         let unsettled = figs.iter().filter(|f| !f.settled).count();
         println!(
-            "| {n} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {n} | {k} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             iv_label(*iv),
             who.label(),
             bench::show(&col(|f| f.master.cpu_per_s), 4),
@@ -155,7 +174,7 @@ fn run() -> Result<()> {
             })
             .collect();
         cells_json.push(
-            json!({"instances": n, "interval_us": iv, "daemon": who.label(),
+            json!({"instances": n, "interfaces": k, "interval_us": iv, "daemon": who.label(),
             "master_cpu_s_per_s": Summary::of(&col(|f| f.master.cpu_per_s)).map(|s| s.json()),
             "backup_cpu_s_per_s": Summary::of(&col(|f| f.backup.cpu_per_s)).map(|s| s.json()),
             "spurious_transitions": spurious, "runs": runs_json}),
@@ -163,7 +182,7 @@ fn run() -> Result<()> {
     }
     let drops: u64 = all
         .iter()
-        .flat_map(|c| c.3.iter())
+        .flat_map(|c| c.4.iter())
         .map(|f| f.observer_drops)
         .sum();
     if drops > 0 {
@@ -179,13 +198,22 @@ fn run() -> Result<()> {
             "window_s": window, "runs": runs, "cells": cells_json}),
     );
     let mut rows = Vec::new();
-    for (n, iv, who, figs) in &all {
+    for (n, iv, k, who, figs) in &all {
         for (role, f) in [
             ("Master", (|f: &Fig| f.master.cpu_per_s) as fn(&Fig) -> f64),
             ("Backup", |f: &Fig| f.backup.cpu_per_s),
         ] {
             rows.push((
-                format!("{n} × {}, {role}, {}", iv_label(*iv), who.label()),
+                format!(
+                    "{n} × {}{}, {role}, {}",
+                    iv_label(*iv),
+                    if *k > 1 {
+                        format!(" on {k} interfaces")
+                    } else {
+                        String::new()
+                    },
+                    who.label()
+                ),
                 figs.iter().map(f).collect::<Vec<f64>>(),
             ));
         }

@@ -10,6 +10,8 @@
 //! - `Announce`: gratuitous ARP / unsolicited NA on keepalived's garp schedule.
 //! - `StateChanged`: one log line with the reason, notify scripts, sync groups.
 //!
+//! Transmit pacing (`pacer`): a large batch of frames leaves in chunks on a fixed slot grid.
+//!
 //! Advert absorption (`absorb`): on a Backup the XDP program drops the Master's routine adverts;
 //! the loop feeds the core their last arrival time before its Master_Down_Timer fires.
 
@@ -18,6 +20,7 @@ pub mod clock;
 pub mod instance;
 pub mod ipvs;
 pub mod lvs;
+pub mod pacer;
 pub mod run;
 pub mod status;
 pub mod vips;

@@ -17,6 +17,7 @@ use super::absorb;
 use super::clock::{Clock, DeadlineTimer};
 use super::instance::{self, InstanceRt, proto_family};
 use super::lvs::Lvs;
+use super::pacer::Pacer;
 use super::status::{InstanceStatus, InterfaceStatus, Status, TransitionStatus};
 use super::vips::{VipWorker, Wish};
 use crate::config::{self, Config};
@@ -42,8 +43,9 @@ struct IfaceRt {
     up: bool,
     dp: DataPlane,
     tx: PacketSender,
-    /// Frames (adverts, GARP, NA) built during this turn of the event loop, sent together in one
-    /// `sendmmsg` when the turn ends ([`Daemon::flush_tx`]), in the order they were queued.
+    /// Frames (adverts, GARP, NA) built during this turn of the event loop, sent when the turn
+    /// ends ([`Daemon::flush_tx`]) in the order they were queued: one `sendmmsg` for a small
+    /// batch, paced chunks for a large one ([`pacer`]).
     txq: TxQueue,
     /// Opened on first use by an instance with unicast peers.
     unicast: Option<(UnicastSender, Option<UnicastSender>)>,
@@ -53,7 +55,7 @@ struct IfaceRt {
 /// charge a failed send to it).
 #[derive(Default)]
 struct TxQueue {
-    frames: Vec<(usize, Vec<u8>)>,
+    frames: Pacer<(usize, Vec<u8>)>,
     /// Frames handed to the kernel and `sendmmsg` calls made, since start (for `status`).
     sent: u64,
     syscalls: u64,
@@ -519,7 +521,7 @@ impl Daemon {
                 Event::Timer => {}
             }
             self.on_timers(self.clock.now()).await;
-            self.flush_tx();
+            self.flush_tx(false);
             if self.lvs_dirty {
                 self.refresh_lvs(self.clock.now()).await;
             }
@@ -554,17 +556,28 @@ impl Daemon {
         }
     }
 
-    /// Sends every frame queued during this turn of the event loop: one `sendmmsg` per
-    /// interface, however many instances had an advert due (issue 7: adverts due in the same
-    /// tick leave in one batch). A frame the kernel refused (socket buffer full) is dropped and
+    /// Sends the frames queued during this turn of the event loop: one `sendmmsg` per interface
+    /// for up to `pacer::CHUNK` frames, however many instances had an advert due (issue 7:
+    /// adverts due in the same tick leave in one batch); a larger batch leaves in chunks on the
+    /// pacer's slot grid, the rest at later turns. A frame the kernel refused (socket buffer full) is dropped and
     /// charged to its instance; the protocol tolerates a lost advert (RFC 5798 §6.1: the
     /// Master_Down_Interval spans three).
-    fn flush_tx(&mut self) {
+    ///
+    /// `all`: everything queued leaves now, paced or not (shutdown, reload).
+    fn flush_tx(&mut self, all: bool) {
+        let now = self.clock.now();
         for iface in self.ifaces.values_mut() {
             if iface.txq.frames.is_empty() {
                 continue;
             }
-            let frames = std::mem::take(&mut iface.txq.frames);
+            let frames = if all {
+                iface.txq.frames.drain()
+            } else {
+                iface.txq.frames.take_due(now)
+            };
+            if frames.is_empty() {
+                continue;
+            }
             let refs: Vec<&[u8]> = frames.iter().map(|(_, f)| f.as_slice()).collect();
             let sent = match iface.tx.send_batch(&refs) {
                 Ok(calls) => {
@@ -588,6 +601,11 @@ impl Daemon {
 
     fn next_deadline(&self) -> vrrp_core::Instant {
         let mut next = self.next_heartbeat.min(self.next_file_poll);
+        for f in self.ifaces.values() {
+            if let Some(t) = f.txq.frames.next_due() {
+                next = next.min(t);
+            }
+        }
         for i in &self.instances {
             if let Some(t) = i.router.as_ref().and_then(|r| r.poll_timeout()) {
                 next = next.min(t);
@@ -1182,6 +1200,8 @@ impl Daemon {
     /// SIGHUP: a bad file keeps the running config; a good one is applied as a diff, so
     /// unchanged instances keep their state and VIPs (no flap).
     async fn reload(&mut self, now: vrrp_core::Instant) {
+        // Paced frames name their instance by index, which a reload may change: send them first.
+        self.flush_tx(true);
         let new = match Config::load(&self.config_path) {
             Ok(c) => c,
             Err(e) => {
@@ -1260,7 +1280,7 @@ impl Daemon {
         }
         self.drive(i, now).await;
         // The priority-0 advert (RFC 5798 §6.4.3) leaves now, before the interface may go.
-        self.flush_tx();
+        self.flush_tx(true);
         let inst = &self.instances[i];
         if let Some(iface) = self.ifaces.get_mut(&inst.cfg.interface) {
             let _ = iface.dp.set_router(

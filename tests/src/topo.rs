@@ -121,6 +121,12 @@ impl Lan {
             "0",
         ])?;
         switch.exec(&["ip", "link", "set", "br0", "up"])?;
+        // A switch does not run iptables on the frames it bridges. With br_netfilter loaded
+        // (Docker loads it) every bridged frame went through the IP hooks, which the sender
+        // pays for inside its sendmmsg on veth; off, per namespace, when the knob exists.
+        for t in ["iptables", "ip6tables", "arptables"] {
+            let _ = switch.sysctl(&format!("net.bridge.bridge-nf-call-{t}"), "0");
+        }
         let mut lan = Lan {
             prefix: prefix.to_string(),
             switch,

@@ -1,5 +1,5 @@
-//! Transmit pacing for one interface: frames queued in one turn of the event loop leave in
-//! chunks on a fixed slot grid anchored at the turn, instead of as one long burst. Pure: time
+//! Transmit pacing: the frames queued in one turn of the event loop (for every interface) leave
+//! in chunks on a fixed slot grid anchored at that turn, instead of as one long burst. Pure: time
 //! comes in as an argument, so the schedule is unit-tested to the microsecond.
 //!
 //! Why: on a software LAN (veth, bridge, generic XDP on the peers; also virtio NICs) each frame
@@ -9,13 +9,15 @@
 //! p99 against a 10 ms interval, although the burst itself started within 0.2 ms of its deadline.
 //! In chunks of [`CHUNK`] frames, [`SLOT`] apart, a frame's offset from its deadline is the same
 //! every cycle (its slot) up to the jitter of its chunk alone, which is what a Backup's
-//! Master_Down_Timer sees (RFC 5798 §6.4.2: any advert from the Master resets it).
+//! Master_Down_Timer sees (RFC 5798 §6.4.2: any advert from the Master resets it). One pacer
+//! serves every interface: the cost of a frame is the machine's, whichever port it leaves by.
 //!
-//! Bounds: a burst is spread over at most [`MAX_SLOTS`] slots (larger chunks for larger bursts),
-//! so its last frame leaves at most `(MAX_SLOTS - 1) × SLOT` = 3.5 ms after the first, under
-//! half the shortest VRRPv3 interval (10 ms, §5.2.7). Up to [`CHUNK`] frames, nothing changes:
-//! they leave in the turn that queued them, in one `sendmmsg`. Frames that must not wait (the
-//! priority-0 advert of a stopping instance, §6.4.3) are flushed with [`Pacer::drain`].
+//! Bounds: a burst is spread over at most `max_spread` (the daemon sets half the shortest advert
+//! interval configured: 5 ms at 10 ms adverts, RFC 5798 §5.2.7); a larger burst takes larger
+//! chunks. Up to [`CHUNK`] frames, nothing changes: they leave in the turn that queued them, one
+//! `sendmmsg` per interface. A loop a whole slot behind the grid is overloaded and sends all at
+//! once. Frames that must not wait (the priority-0 advert of a stopping instance, §6.4.3) are
+//! flushed with [`Pacer::drain`].
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -27,8 +29,8 @@ pub const CHUNK: usize = 32;
 /// Time between the starts of two slots of a burst: above the measured p99 time of a chunk on
 /// this kind of LAN (32 × ~10 µs, sd ~0.1 ms), so one slot rarely runs into the next.
 pub const SLOT: Duration = Duration::from_micros(500);
-/// Slots per burst (at most): a burst of more than `CHUNK × MAX_SLOTS` frames takes larger chunks.
-pub const MAX_SLOTS: usize = 8;
+/// The spread bound before the daemon sets one (10 ms adverts).
+pub const DEFAULT_SPREAD: Duration = Duration::from_millis(5);
 
 /// A FIFO of frames with the time its next chunk is due.
 #[derive(Debug)]
@@ -38,19 +40,33 @@ pub struct Pacer<T> {
     next: Option<Instant>,
     /// Frames per slot of the burst in progress.
     chunk: usize,
+    /// Slots per burst, at most.
+    max_slots: usize,
 }
 
 impl<T> Default for Pacer<T> {
     fn default() -> Self {
-        Pacer {
+        let mut p = Pacer {
             queue: VecDeque::new(),
             next: None,
             chunk: CHUNK,
-        }
+            max_slots: 1,
+        };
+        p.set_max_spread(DEFAULT_SPREAD);
+        p
     }
 }
 
 impl<T> Pacer<T> {
+    /// The last chunk of a burst leaves at most `spread` after the first (rounded down to the
+    /// slot grid; at least one slot).
+    pub fn set_max_spread(&mut self, spread: Duration) {
+        let slots = spread.as_micros() / SLOT.as_micros();
+        self.max_slots = usize::try_from(slots)
+            .unwrap_or(usize::MAX)
+            .clamp(1, 10_000);
+    }
+
     /// Queues a frame behind the others.
     pub fn push(&mut self, item: T) {
         self.queue.push_back(item);
@@ -92,8 +108,8 @@ impl<T> Pacer<T> {
             Some(t) if t <= now => t,
             Some(_) => return Vec::new(),
         };
-        // Chunks large enough that what is queued fits in MAX_SLOTS slots.
-        self.chunk = self.chunk.max(self.queue.len().div_ceil(MAX_SLOTS));
+        // Chunks large enough that what is queued fits in the slots allowed.
+        self.chunk = self.chunk.max(self.queue.len().div_ceil(self.max_slots));
         let n = self.chunk.min(self.queue.len());
         let out: Vec<T> = self.queue.drain(..n).collect();
         self.next = if self.queue.is_empty() {
@@ -133,6 +149,7 @@ mod tests {
     #[test]
     fn a_burst_of_255_leaves_in_8_chunks_on_a_500_us_grid() {
         let mut p = Pacer::default();
+        p.set_max_spread(Duration::from_millis(4));
         for i in 0..255 {
             p.push(i);
         }
@@ -152,7 +169,7 @@ mod tests {
             }
         }
         assert_eq!(sent, (0..255).collect::<Vec<_>>());
-        assert_eq!(slots.len(), MAX_SLOTS);
+        assert_eq!(slots.len(), 8);
         for (k, &(t, n)) in slots.iter().enumerate() {
             let due = t0 + k as u64 * 500;
             assert_eq!(t, if k == 0 { due } else { due + 37 }, "slot {k}");
@@ -174,8 +191,9 @@ mod tests {
     }
 
     #[test]
-    fn a_larger_burst_takes_larger_chunks_to_stay_within_max_slots() {
+    fn a_larger_burst_takes_larger_chunks_to_stay_within_the_spread() {
         let mut p = Pacer::default();
+        p.set_max_spread(Duration::from_micros(4_200));
         for i in 0..1000 {
             p.push(i);
         }
@@ -190,8 +208,9 @@ mod tests {
                 None => break,
             }
         }
-        assert_eq!((n, chunks), (1000, MAX_SLOTS));
-        assert_eq!(now, (MAX_SLOTS as u64 - 1) * 500);
+        // 4.2 ms: 8 slots of 125 frames, the last 3.5 ms after the first.
+        assert_eq!((n, chunks), (1000, 8));
+        assert_eq!(now, 3_500);
     }
 
     #[test]
@@ -227,6 +246,7 @@ mod tests {
     #[test]
     fn a_queue_that_grows_during_a_burst_takes_larger_chunks() {
         let mut p = Pacer::default();
+        p.set_max_spread(Duration::from_millis(4));
         for i in 0..40 {
             p.push(i);
         }
@@ -234,8 +254,33 @@ mod tests {
         for i in 40..400 {
             p.push(i);
         }
-        // 368 queued: chunks of 46 keep the burst within MAX_SLOTS slots.
+        // 368 queued: chunks of 46 keep the burst within 8 slots.
         assert_eq!(p.take_due(at(500)).len(), 46);
+    }
+
+    #[test]
+    fn a_long_interval_allows_a_wide_spread() {
+        // 1,000 instances at 100 ms adverts: 50 ms allowed, so chunks stay at 32 (32 slots).
+        let mut p = Pacer::default();
+        p.set_max_spread(Duration::from_millis(50));
+        for i in 0..1000 {
+            p.push(i);
+        }
+        let mut now = 0;
+        let mut sizes = Vec::new();
+        loop {
+            sizes.push(p.take_due(at(now)).len());
+            match p.next_due() {
+                Some(t) => now = t.as_micros(),
+                None => break,
+            }
+        }
+        assert_eq!(sizes.len(), 32);
+        assert!(sizes[..31].iter().all(|&n| n == 32));
+        assert_eq!(now, 31 * 500);
+        // A spread below one slot still allows one.
+        p.set_max_spread(Duration::from_micros(100));
+        assert_eq!(p.max_slots, 1);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use super::absorb;
 use super::clock::{Clock, DeadlineTimer};
 use super::instance::{self, InstanceRt, proto_family};
 use super::lvs::Lvs;
-use super::pacer::Pacer;
+use super::pacer::{self, Pacer};
 use super::status::{InstanceStatus, InterfaceStatus, Status, TransitionStatus};
 use super::vips::{VipWorker, Wish};
 use crate::config::{self, Config};
@@ -43,19 +43,15 @@ struct IfaceRt {
     up: bool,
     dp: DataPlane,
     tx: PacketSender,
-    /// Frames (adverts, GARP, NA) built during this turn of the event loop, sent when the turn
-    /// ends ([`Daemon::flush_tx`]) in the order they were queued: one `sendmmsg` for a small
-    /// batch, paced chunks for a large one ([`pacer`]).
+    /// Frames sent through this interface (the queue is the daemon's `txq`).
     txq: TxQueue,
     /// Opened on first use by an instance with unicast peers.
     unicast: Option<(UnicastSender, Option<UnicastSender>)>,
 }
 
-/// Frames waiting for the end of the event-loop turn, each with the instance that queued it (to
-/// charge a failed send to it).
+/// Transmit counters of one interface.
 #[derive(Default)]
 struct TxQueue {
-    frames: Pacer<(usize, Vec<u8>)>,
     /// Frames handed to the kernel and `sendmmsg` calls made, since start (for `status`).
     sent: u64,
     syscalls: u64,
@@ -102,6 +98,11 @@ struct Daemon {
     vips: VipWorker,
     ifaces: BTreeMap<String, IfaceRt>,
     advert_id: u16,
+    /// Frames (adverts, GARP, NA) built during this turn of the event loop, each with the
+    /// instance that queued it (its interface; a failed send is charged to it), sent when the
+    /// turn ends ([`Daemon::flush_tx`]) in the order queued: one `sendmmsg` per interface for a
+    /// small batch, paced chunks for a large one (`pacer`).
+    txq: Pacer<(usize, Vec<u8>)>,
     instances: Vec<InstanceRt>,
     by_key: HashMap<(u32, Family, u8), usize>,
     groups: Vec<(config::SyncGroup, SyncGroup<usize>)>,
@@ -160,6 +161,7 @@ impl Daemon {
             nl,
             ifaces: BTreeMap::new(),
             advert_id: 0,
+            txq: Pacer::default(),
             instances: Vec::new(),
             by_key: HashMap::new(),
             groups: Vec::new(),
@@ -460,6 +462,7 @@ impl Daemon {
         let mut term = signal(SignalKind::terminate())?;
         let mut int = signal(SignalKind::interrupt())?;
         let mut hup = signal(SignalKind::hangup())?;
+        self.update_pacing();
         loop {
             let deadline = self.next_deadline();
             let ev = tokio::select! {
@@ -487,7 +490,10 @@ impl Daemon {
                     tracing::info!(signal = sig, "stopping");
                     return Ok(());
                 }
-                Event::Reload => self.reload(now).await,
+                Event::Reload => {
+                    self.reload(now).await;
+                    self.update_pacing();
+                }
                 Event::Rx(Ok(pkt)) => {
                     self.on_advert(pkt, now).await;
                     self.drain_adverts(now).await;
@@ -565,19 +571,30 @@ impl Daemon {
     ///
     /// `all`: everything queued leaves now, paced or not (shutdown, reload).
     fn flush_tx(&mut self, all: bool) {
-        let now = self.clock.now();
-        for iface in self.ifaces.values_mut() {
-            if iface.txq.frames.is_empty() {
-                continue;
+        if self.txq.is_empty() {
+            return;
+        }
+        let frames = if all {
+            self.txq.drain()
+        } else {
+            self.txq.take_due(self.clock.now())
+        };
+        // One sendmmsg per interface, each in the order queued.
+        let mut by_iface: BTreeMap<&str, Vec<(usize, Vec<u8>)>> = BTreeMap::new();
+        for (i, f) in frames {
+            if let Some(inst) = self.instances.get(i) {
+                by_iface
+                    .entry(inst.cfg.interface.as_str())
+                    .or_default()
+                    .push((i, f));
             }
-            let frames = if all {
-                iface.txq.frames.drain()
-            } else {
-                iface.txq.frames.take_due(now)
+        }
+        let mut failed = Vec::new();
+        for (name, frames) in by_iface {
+            let Some(iface) = self.ifaces.get_mut(name) else {
+                failed.extend(frames.iter().map(|(i, _)| *i));
+                continue;
             };
-            if frames.is_empty() {
-                continue;
-            }
             let refs: Vec<&[u8]> = frames.iter().map(|(_, f)| f.as_slice()).collect();
             let sent = match iface.tx.send_batch(&refs) {
                 Ok(calls) => {
@@ -591,20 +608,31 @@ impl Daemon {
                 }
             };
             iface.txq.sent += sent as u64;
-            for (i, _) in &frames[sent..] {
-                if let Some(inst) = self.instances.get_mut(*i) {
-                    inst.tx_errors += 1;
-                }
+            failed.extend(frames[sent..].iter().map(|(i, _)| *i));
+        }
+        for i in failed {
+            if let Some(inst) = self.instances.get_mut(i) {
+                inst.tx_errors += 1;
             }
         }
     }
 
+    /// Transmit pacing spreads a burst over at most half the shortest advert interval
+    /// configured (`pacer`), so even the last chunk leaves well before the next round.
+    fn update_pacing(&mut self) {
+        let shortest = self
+            .instances
+            .iter()
+            .map(|i| i.cfg.advert_interval.0)
+            .min()
+            .unwrap_or(pacer::DEFAULT_SPREAD * 2);
+        self.txq.set_max_spread(shortest / 2);
+    }
+
     fn next_deadline(&self) -> vrrp_core::Instant {
         let mut next = self.next_heartbeat.min(self.next_file_poll);
-        for f in self.ifaces.values() {
-            if let Some(t) = f.txq.frames.next_due() {
-                next = next.min(t);
-            }
+        if let Some(t) = self.txq.next_due() {
+            next = next.min(t);
         }
         for i in &self.instances {
             if let Some(t) = i.router.as_ref().and_then(|r| r.poll_timeout()) {
@@ -1000,7 +1028,7 @@ impl Daemon {
                 .encode_advert(priority, None, &mut self.buf)
                 .and_then(|n| build_advert_frame(inst, id, &self.buf[..n]));
             match res {
-                Ok(frame) => iface.txq.frames.push((i, frame)),
+                Ok(frame) => self.txq.push((i, frame)),
                 Err(e) => {
                     inst.tx_errors += 1;
                     tracing::warn!(instance = %inst.cfg.name, error = %format!("{e:#}"), "advert not built");
@@ -1046,16 +1074,16 @@ impl Daemon {
     /// One round of gratuitous ARP / unsolicited NA for every installed VIP, from the virtual MAC
     /// (RFC 5798 §6.4.1 (2)/(3), §8.1.2).
     fn announce(&mut self, i: usize) {
-        let inst = &mut self.instances[i];
-        let Some(iface) = self.ifaces.get_mut(&inst.cfg.interface) else {
+        let inst = &self.instances[i];
+        if !self.ifaces.contains_key(&inst.cfg.interface) {
             return;
-        };
+        }
         for v in instance::installed(&inst.cfg) {
             let frame = match v.address {
                 IpAddr::V4(a) => frame::gratuitous_arp(inst.vmac, a),
                 IpAddr::V6(a) => frame::unsolicited_na(inst.vmac, a, a),
             };
-            iface.txq.frames.push((i, frame));
+            self.txq.push((i, frame));
         }
     }
 

@@ -108,19 +108,7 @@ impl Lan {
         static LAN_ID: AtomicU32 = AtomicU32::new(0);
         let id = (LAN_ID.fetch_add(1, Ordering::Relaxed) % 250) as u8;
         let switch = Netns::new(&format!("{prefix}-sw"))?;
-        switch.exec(&[
-            "ip",
-            "link",
-            "add",
-            "br0",
-            "type",
-            "bridge",
-            "mcast_snooping",
-            "0",
-            "forward_delay",
-            "0",
-        ])?;
-        switch.exec(&["ip", "link", "set", "br0", "up"])?;
+        add_bridge(&switch, "br0")?;
         // A switch does not run iptables on the frames it bridges. With br_netfilter loaded
         // (Docker loads it) every bridged frame went through the IP hooks, which the sender
         // pays for inside its sendmmsg on veth; off, per namespace, when the knob exists.
@@ -187,19 +175,7 @@ impl Lan {
             "segment {k} with {hosts} hosts: allowed 1..=12 and at most 5"
         );
         let br = format!("br{k}");
-        self.switch.exec(&[
-            "ip",
-            "link",
-            "add",
-            &br,
-            "type",
-            "bridge",
-            "mcast_snooping",
-            "0",
-            "forward_delay",
-            "0",
-        ])?;
-        self.switch.exec(&["ip", "link", "set", &br, "up"])?;
+        add_bridge(&self.switch, &br)?;
         let ifname = format!("eth{k}");
         for (i, ns) in self.hosts.iter().take(hosts).enumerate() {
             let port = format!("p{i}s{k}");
@@ -257,6 +233,24 @@ impl Lan {
             ])
             .map(drop)
     }
+}
+
+/// A bridge `name` in the switch namespace, up: no multicast snooping (every port hears the
+/// VRRP group), no forwarding delay.
+fn add_bridge(switch: &Netns, name: &str) -> Result<()> {
+    switch.exec(&[
+        "ip",
+        "link",
+        "add",
+        name,
+        "type",
+        "bridge",
+        "mcast_snooping",
+        "0",
+        "forward_delay",
+        "0",
+    ])?;
+    switch.exec(&["ip", "link", "set", name, "up"]).map(drop)
 }
 
 /// A process running in a namespace with its output in a log file; killed (SIGKILL) on drop
